@@ -1,0 +1,385 @@
+//! Flags + config file → one resolved [`Config`]: paths, countries, DNS servers and
+//! the loopback policy. Everything is validated here, before any socket exists, so a
+//! forbidden resolver is refused before a single packet is sent.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::cli::{CommonArgs, DnsArgs, ProgressMode};
+use crate::countries::{self, Country};
+
+/// Default base folder of the reference data, relative to the working folder: a
+/// checkout of mxmap sits beside `shared/`.
+pub const DEFAULT_DATA_DIR: &str = "../shared/europe";
+/// Default scan cache.
+pub const DEFAULT_CACHE: &str = ".mxmap/scan-cache.json";
+/// Default overrides file (reviewed, in the repository).
+pub const DEFAULT_OVERRIDES: &str = "seeds/overrides.toml";
+/// Default config file name looked up in the working folder.
+pub const DEFAULT_CONFIG: &str = "mxmap.toml";
+
+/// Where DNS questions go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nameservers {
+    /// The operating system's resolver configuration (real users' default).
+    System,
+    /// Explicit servers.
+    Explicit(Vec<SocketAddr>),
+    /// The in-process server of a recorded world (address known once it runs).
+    World(PathBuf),
+}
+
+/// Resolved DNS settings.
+#[derive(Debug, Clone)]
+pub struct DnsConfig {
+    /// Servers to ask.
+    pub nameservers: Nameservers,
+    /// Refuse anything outside 127.0.0.0/8.
+    pub loopback_only: bool,
+    /// Per-query timeout.
+    pub timeout: Duration,
+    /// Retries after a failed query.
+    pub retries: u32,
+    /// Queries in flight at most.
+    pub concurrency: usize,
+    /// Cached answers younger than this are reused.
+    pub cache_ttl: Duration,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            nameservers: Nameservers::System,
+            loopback_only: false,
+            timeout: Duration::from_secs(3),
+            retries: 2,
+            concurrency: 256,
+            cache_ttl: Duration::from_secs(20 * 3600),
+        }
+    }
+}
+
+/// The resolved configuration of one run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Seed folder.
+    pub seeds_dir: PathBuf,
+    /// Geodata folder.
+    pub geodata_dir: PathBuf,
+    /// Overrides file (may be absent: then no overrides).
+    pub overrides: PathBuf,
+    /// Scan cache file.
+    pub cache: PathBuf,
+    /// Countries to process.
+    pub countries: Vec<&'static Country>,
+    /// True when `--countries` restricted the run.
+    pub partial_countries: bool,
+    /// DNS settings.
+    pub dns: DnsConfig,
+    /// Progress output.
+    pub progress: ProgressMode,
+    /// Quiet output.
+    pub quiet: bool,
+}
+
+/// The optional config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    seeds: Option<PathBuf>,
+    geodata: Option<PathBuf>,
+    overrides: Option<PathBuf>,
+    cache: Option<PathBuf>,
+    countries: Option<Vec<String>>,
+    #[serde(default)]
+    dns: FileDns,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDns {
+    resolvers: Option<Vec<String>>,
+    loopback_only: Option<bool>,
+    timeout: Option<String>,
+    retries: Option<u32>,
+    concurrency: Option<usize>,
+    cache_ttl: Option<String>,
+}
+
+impl Config {
+    /// Resolves the configuration from flags and the config file.
+    pub fn resolve(common: &CommonArgs, dns: Option<&DnsArgs>) -> Result<Config> {
+        let (file, base) = load_file(common.config.as_deref())?;
+        let rel = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                base.join(p)
+            }
+        };
+
+        let data = common
+            .data
+            .clone()
+            .or_else(|| file.data.as_ref().map(rel))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let seeds_dir = common
+            .seeds
+            .clone()
+            .or_else(|| file.seeds.as_ref().map(rel))
+            .unwrap_or_else(|| data.join("seeds"));
+        let geodata_dir = common
+            .geodata
+            .clone()
+            .or_else(|| file.geodata.as_ref().map(rel))
+            .unwrap_or_else(|| data.join("geodata"));
+        let overrides = common
+            .overrides
+            .clone()
+            .or_else(|| file.overrides.as_ref().map(rel))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OVERRIDES));
+        let cache = common
+            .cache
+            .clone()
+            .or_else(|| file.cache.as_ref().map(rel))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE));
+
+        let requested: Vec<String> = if !common.countries.is_empty() {
+            common.countries.clone()
+        } else {
+            file.countries.clone().unwrap_or_default()
+        };
+        let partial_countries = !requested.is_empty();
+        let countries = parse_countries(&requested)?;
+
+        let mut dns_config = DnsConfig::default();
+        let fd = &file.dns;
+        if let Some(t) = dns
+            .and_then(|d| d.timeout.clone())
+            .or_else(|| fd.timeout.clone())
+        {
+            dns_config.timeout = parse_duration(&t).context("--timeout")?;
+        }
+        if let Some(t) = dns
+            .and_then(|d| d.cache_ttl.clone())
+            .or_else(|| fd.cache_ttl.clone())
+        {
+            dns_config.cache_ttl = parse_duration(&t).context("--cache-ttl")?;
+        }
+        if let Some(r) = dns.and_then(|d| d.retries).or(fd.retries) {
+            dns_config.retries = r;
+        }
+        if let Some(c) = dns.and_then(|d| d.concurrency).or(fd.concurrency) {
+            if c == 0 {
+                bail!("--concurrency must be at least 1");
+            }
+            dns_config.concurrency = c;
+        }
+        let resolver_texts: Vec<String> = match dns {
+            Some(d) if !d.resolvers.is_empty() => d.resolvers.clone(),
+            _ => fd.resolvers.clone().unwrap_or_default(),
+        };
+        let world = dns.and_then(|d| d.world.clone());
+        dns_config.loopback_only = dns.is_some_and(|d| d.loopback_only)
+            || fd.loopback_only.unwrap_or(false)
+            || world.is_some();
+        dns_config.nameservers = match (world, resolver_texts.is_empty()) {
+            (Some(_), false) => bail!("--world and --resolver exclude each other"),
+            (Some(dir), true) => Nameservers::World(dir),
+            (None, false) => Nameservers::Explicit(
+                resolver_texts
+                    .iter()
+                    .map(|t| parse_resolver(t))
+                    .collect::<Result<_>>()?,
+            ),
+            (None, true) => Nameservers::System,
+        };
+        dns_config.check_loopback()?;
+
+        Ok(Config {
+            seeds_dir,
+            geodata_dir,
+            overrides,
+            cache,
+            countries,
+            partial_countries,
+            dns: dns_config,
+            progress: common.progress,
+            quiet: common.quiet,
+        })
+    }
+}
+
+impl DnsConfig {
+    /// Enforces the loopback policy on the configured servers. Called before any
+    /// resolver or socket is created.
+    pub fn check_loopback(&self) -> Result<()> {
+        if !self.loopback_only {
+            return Ok(());
+        }
+        match &self.nameservers {
+            Nameservers::System => bail!(
+                "loopback-only mode needs explicit DNS servers (--resolver 127.0.0.1:PORT) or --world DIR; \
+                 the system resolver configuration is refused"
+            ),
+            Nameservers::Explicit(servers) => {
+                for s in servers {
+                    ensure_loopback(s.ip()).with_context(|| format!("resolver {s}"))?;
+                }
+                Ok(())
+            }
+            Nameservers::World(_) => Ok(()),
+        }
+    }
+}
+
+/// The loopback rule: only 127.0.0.0/8 may be contacted in loopback-only mode.
+pub fn ensure_loopback(ip: IpAddr) -> Result<()> {
+    match ip {
+        IpAddr::V4(v4) if v4.octets()[0] == 127 => Ok(()),
+        _ => bail!("loopback-only mode refuses {ip}: only 127.0.0.0/8 may be contacted"),
+    }
+}
+
+fn load_file(explicit: Option<&Path>) -> Result<(FileConfig, PathBuf)> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let default = PathBuf::from(DEFAULT_CONFIG);
+            if !default.exists() {
+                return Ok((FileConfig::default(), PathBuf::from(".")));
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let file: FileConfig =
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok((file, base))
+}
+
+fn parse_countries(codes: &[String]) -> Result<Vec<&'static Country>> {
+    if codes.is_empty() {
+        return Ok(countries::COUNTRIES.iter().collect());
+    }
+    let mut out: Vec<&'static Country> = Vec::new();
+    for code in codes {
+        let code = code.trim();
+        if code.is_empty() {
+            continue;
+        }
+        let Some(country) = countries::by_code(code) else {
+            bail!(
+                "unknown country {code:?}; expected ISO codes of the 47 covered countries, e.g. ee,lv,de"
+            );
+        };
+        if !out.contains(&country) {
+            out.push(country);
+        }
+    }
+    // Keep the overview's order regardless of how the list was typed.
+    out.sort_by_key(|c| countries::COUNTRIES.iter().position(|x| x.code == c.code));
+    Ok(out)
+}
+
+/// Parses `IP:PORT` (or a bare IP, port 53).
+pub fn parse_resolver(text: &str) -> Result<SocketAddr> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    bail!("invalid resolver {text:?}: expected IP:PORT, e.g. 127.0.0.1:5300")
+}
+
+/// Parses durations such as `3s`, `500ms`, `20h`, `1d`, `0`.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .with_context(|| format!("invalid duration {text:?}"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86400.0,
+        _ => bail!("invalid duration {text:?}: use ms, s, m, h or d"),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_only_refuses_public_resolvers_before_any_socket() {
+        let dns = DnsArgs {
+            resolvers: vec!["192.0.2.1:53".into()],
+            loopback_only: true,
+            ..Default::default()
+        };
+        let err = Config::resolve(&CommonArgs::default(), Some(&dns)).unwrap_err();
+        assert!(format!("{err:#}").contains("refuses 192.0.2.1"), "{err:#}");
+    }
+
+    #[test]
+    fn loopback_only_refuses_the_system_resolver() {
+        let dns = DnsArgs {
+            loopback_only: true,
+            ..Default::default()
+        };
+        assert!(Config::resolve(&CommonArgs::default(), Some(&dns)).is_err());
+    }
+
+    #[test]
+    fn loopback_resolvers_are_accepted() {
+        let dns = DnsArgs {
+            resolvers: vec!["127.0.0.1:5300".into(), "127.9.9.9".into()],
+            loopback_only: true,
+            ..Default::default()
+        };
+        let config = Config::resolve(&CommonArgs::default(), Some(&dns)).unwrap();
+        assert_eq!(
+            config.dns.nameservers,
+            Nameservers::Explicit(vec![
+                "127.0.0.1:5300".parse().unwrap(),
+                "127.9.9.9:53".parse().unwrap()
+            ])
+        );
+    }
+
+    #[test]
+    fn durations_and_countries() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("20h").unwrap(), Duration::from_secs(72000));
+        assert!(parse_duration("5 parsecs").is_err());
+        let list = parse_countries(&["LV".into(), "ee".into()]).unwrap();
+        assert_eq!(
+            list.iter().map(|c| c.code).collect::<Vec<_>>(),
+            ["ee", "lv"]
+        );
+        assert!(parse_countries(&["zz".into()]).is_err());
+    }
+}

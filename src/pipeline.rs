@@ -1,0 +1,444 @@
+//! The commands, stage by stage: seeds → scan → classify → site. Each command is a few
+//! calls; the stages themselves live in their modules.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+use crate::classify::catalog::Catalog;
+use crate::classify::decide::Options;
+use crate::classify::overrides::{Kind, Overrides};
+use crate::classify::rules::RuleBook;
+use crate::classify::{self, Category};
+use crate::cli::{BuildArgs, Command, RenderArgs, ScanArgs, ServeWorldArgs};
+use crate::config::{Config, Nameservers};
+use crate::name::DnsName;
+use crate::progress::Progress;
+use crate::scan::cache::ScanCache;
+use crate::scan::domain::DomainScan;
+use crate::scan::lookups::{Backend, Lookups};
+use crate::scan::resolver::{LiveResolver, now};
+use crate::seeds::{self, Domain, Municipality, Seeds};
+use crate::site::model::{Meta, Record, SiteModel, Stats};
+use crate::world::World;
+use crate::world::server::WorldServer;
+
+/// Default output folder.
+const DEFAULT_OUT: &str = "site";
+
+/// Runs one command.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Build(args) => build(args),
+        Command::Scan(args) => scan(args),
+        Command::Render(args) => render(args),
+        Command::ServeWorld(args) => serve_world(args),
+    }
+}
+
+/// Seeds with overrides applied, ready to scan.
+struct Inputs {
+    seeds: Seeds,
+    overrides: Overrides,
+}
+
+fn load_inputs(config: &Config) -> Result<Inputs> {
+    let mut seeds = seeds::load(&config.seeds_dir, Some(&config.countries))
+        .with_context(|| format!("loading seeds from {}", config.seeds_dir.display()))?;
+    for w in &seeds.warnings {
+        tracing::warn!("seed: {w}");
+    }
+    let catalog = Catalog::embedded();
+    let today = crate::site::data::iso_time(now())[..10].to_string();
+    let overrides = Overrides::load(&config.overrides, &seeds, catalog, &today)?;
+    for o in &overrides.expired {
+        tracing::warn!(
+            "override for {} ({:?}) expired on {}; ignored",
+            o.id.get_ref(),
+            o.kind,
+            o.expires.as_deref().unwrap_or("?")
+        );
+    }
+    for m in &mut seeds.municipalities {
+        if let Some(o) = overrides.get(&m.id, Kind::Domain) {
+            if o.value.is_empty() {
+                m.domain = None;
+            } else if let Ok(d) = Domain::parse(&o.value) {
+                m.domain = Some(d);
+                m.domain_problem = None;
+            }
+        }
+    }
+    Ok(Inputs { seeds, overrides })
+}
+
+fn domains_of(seeds: &Seeds) -> Vec<DnsName> {
+    let mut domains: Vec<DnsName> = seeds
+        .municipalities
+        .iter()
+        .filter_map(|m| m.domain.as_ref().map(|d| d.ascii.clone()))
+        .collect();
+    domains.sort();
+    domains.dedup();
+    domains
+}
+
+/// The result of a scan (live or replayed from the cache).
+struct ScanResult {
+    scans: HashMap<DnsName, Arc<DomainScan>>,
+    source: String,
+    loopback: bool,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Scans live and updates the cache.
+fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let mut server = None;
+        let (resolver, source) = match &config.dns.nameservers {
+            Nameservers::World(dir) => {
+                let started = Instant::now();
+                let world = World::load(dir).with_context(|| format!("loading the recorded world {}", dir.display()))?;
+                for p in world.problems.iter().take(20) {
+                    tracing::warn!("world: {p}");
+                }
+                if !config.quiet {
+                    eprintln!(
+                        "world: {} zones, {} records, {} problems, loaded in {:.1}s",
+                        world.zones.len(),
+                        world.record_count(),
+                        world.problems.len(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                let srv = WorldServer::start(world, "127.0.0.1:0".parse()?).await?;
+                let addr = srv.addr();
+                server = Some(srv);
+                let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+                (
+                    LiveResolver::explicit(&[addr], &config.dns).await?,
+                    format!("world:{}", canonical.display()),
+                )
+            }
+            Nameservers::Explicit(servers) => {
+                let r = LiveResolver::explicit(servers, &config.dns).await?;
+                let source = r.source.clone();
+                (r, source)
+            }
+            Nameservers::System => {
+                let r = LiveResolver::system(&config.dns).await?;
+                let source = r.source.clone();
+                (r, source)
+            }
+        };
+        let previous = match ScanCache::load(&config.cache)? {
+            Some(cache) if cache.source == source => Some(cache),
+            Some(cache) => {
+                tracing::warn!(
+                    "scan cache {} holds answers from {}, not {}; starting a fresh cache",
+                    config.cache.display(),
+                    cache.source,
+                    source
+                );
+                None
+            }
+            None => None,
+        };
+        let lookups = Arc::new(Lookups::new(
+            Backend::Live(Box::new(resolver)),
+            previous,
+            config.dns.cache_ttl,
+            config.dns.concurrency,
+        ));
+        let started = Instant::now();
+        let total = domains.len();
+        let progress = Progress::new(config.progress, config.quiet, "scan", total as u64);
+        let scans = crate::scan::scan_domains(lookups.clone(), domains, config.dns.concurrency, &progress).await;
+        progress.finish();
+        // Every scan task has been joined, so this is the last reference.
+        let mut lookups = Arc::try_unwrap(lookups)
+            .map_err(|_| anyhow::anyhow!("scan tasks still hold the lookup table"))?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let stats = &lookups.stats;
+        use std::sync::atomic::Ordering::Relaxed;
+        if !config.quiet {
+            eprintln!(
+                "scan: {total} domains in {elapsed:.1}s ({:.0} domains/s); {} distinct questions, {} queries sent ({:.0}/s), {} reused from cache, {} failures, {} answered by the last good cache entry",
+                total as f64 / elapsed.max(0.001),
+                stats.distinct.load(Relaxed),
+                stats.sent.load(Relaxed),
+                stats.sent.load(Relaxed) as f64 / elapsed.max(0.001),
+                stats.reused.load(Relaxed),
+                stats.failures.load(Relaxed),
+                stats.stale_fallbacks.load(Relaxed),
+            );
+        }
+        let saving = Instant::now();
+        let mut cache = lookups.take_previous().unwrap_or_else(|| ScanCache::new(source.clone()));
+        cache.merge(lookups.observations());
+        cache.save(&config.cache, now())?;
+        if !config.quiet {
+            eprintln!(
+                "cache: {} observations written to {} in {:.1}s",
+                cache.len(),
+                config.cache.display(),
+                saving.elapsed().as_secs_f64()
+            );
+        }
+        if let Some(srv) = server {
+            srv.shutdown().await?;
+        }
+        Ok(ScanResult {
+            scans,
+            loopback: config.dns.loopback_only,
+            source,
+        })
+    })
+}
+
+/// Replays the scan from the cache only (no network).
+fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
+    let started = Instant::now();
+    let cache = ScanCache::load(&config.cache)?.with_context(|| {
+        format!(
+            "no scan cache at {}; run `mxmap scan` or `mxmap build` first (or pass --cache)",
+            config.cache.display()
+        )
+    })?;
+    tracing::info!("cache loaded in {:.1}s", started.elapsed().as_secs_f64());
+    let source = cache.source.clone();
+    let loopback = source_is_loopback(&source);
+    let rt = runtime()?;
+    let lookups = Arc::new(Lookups::new(
+        Backend::CacheOnly,
+        Some(cache),
+        config.dns.cache_ttl,
+        64,
+    ));
+    let progress = Progress::new(
+        config.progress,
+        config.quiet,
+        "replay",
+        domains.len() as u64,
+    );
+    let scans = rt.block_on(crate::scan::scan_domains(
+        lookups.clone(),
+        domains,
+        512,
+        &progress,
+    ));
+    progress.finish();
+    let missing = lookups
+        .stats
+        .distinct
+        .load(std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!("replayed {missing} questions from the cache");
+    Ok(ScanResult {
+        scans,
+        source,
+        loopback,
+    })
+}
+
+/// True when answers came from loopback servers (the recorded world or a test fixture),
+/// where every MX address is synthetic.
+fn source_is_loopback(source: &str) -> bool {
+    source.starts_with("world:")
+        || source
+            .strip_prefix("dns:")
+            .is_some_and(|list| list.split(',').all(|s| s.starts_with("127.")))
+}
+
+fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteModel {
+    let started = Instant::now();
+    let catalog = Catalog::embedded();
+    let options = Options {
+        check_mx_addresses: !result.loopback,
+    };
+    let records: Vec<Record> = inputs
+        .seeds
+        .municipalities
+        .par_iter()
+        .map(|m: &Municipality| {
+            let scan = m
+                .domain
+                .as_ref()
+                .and_then(|d| result.scans.get(&d.ascii))
+                .cloned();
+            let verdict = classify::classify(
+                m,
+                scan.as_deref(),
+                &[],
+                &inputs.overrides,
+                catalog,
+                &options,
+            );
+            Record::new(m, verdict, scan)
+        })
+        .collect();
+    let meta = Meta {
+        generated: crate::site::data::iso_time(now()),
+        scanner_version: env!("CARGO_PKG_VERSION").to_string(),
+        catalog_version: catalog.version().to_string(),
+        rules_version: RuleBook::embedded().version.clone(),
+        dns_source: result.source.clone(),
+        municipalities: records.len(),
+    };
+    let model = SiteModel::new(records, &config.countries, meta);
+    if !config.quiet {
+        eprintln!(
+            "classify: {} municipalities in {:.1}s",
+            model.records.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    model
+}
+
+fn print_summary(model: &SiteModel, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let cats: Vec<Category> = Category::ALL.to_vec();
+    let _ = write!(
+        out,
+        "{:<4} {:<24} {:>7} {:>7}",
+        "cc", "country", "munis", "domain"
+    );
+    for c in &cats {
+        let _ = write!(out, " {:>9}", short(*c));
+    }
+    let _ = writeln!(out, " {:>7} {:>7}", "errors", "partial");
+    let line = |out: &mut std::io::StdoutLock, code: &str, name: &str, s: &Stats| {
+        let _ = write!(
+            out,
+            "{:<4} {:<24} {:>7} {:>7}",
+            code, name, s.municipalities, s.with_domain
+        );
+        for c in &cats {
+            let _ = write!(out, " {:>9}", s.by_category.get(c).copied().unwrap_or(0));
+        }
+        let _ = writeln!(out, " {:>7} {:>7}", s.scan_errors, s.partial);
+    };
+    for c in &model.countries {
+        line(&mut out, c.country.code, c.country.name, &c.stats);
+    }
+    line(&mut out, "all", "Total", &model.europe);
+}
+
+fn short(c: Category) -> &'static str {
+    match c {
+        Category::UsHyperscaler => "us-hyper",
+        Category::EuropeanProvider => "european",
+        Category::LocalIsp => "local-isp",
+        Category::Independent => "indep",
+        Category::OtherProvider => "other",
+        Category::Unknown => "unknown",
+    }
+}
+
+fn render_site(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
+    let report = crate::site::build(model, out, &config.geodata_dir)?;
+    if !config.quiet {
+        for line in &report.map_lines {
+            println!("{line}");
+        }
+        let mut sizes: Vec<usize> = report.country_page_bytes.iter().map(|(_, b)| *b).collect();
+        sizes.sort_unstable();
+        if let Some((largest, bytes)) = report.country_page_bytes.iter().max_by_key(|(_, b)| *b) {
+            println!(
+                "maps: drawn in {:.1}s; country pages: largest {largest} {:.0} KB (budget 2048 KB), median {:.0} KB (budget 300 KB)",
+                report.map_seconds,
+                *bytes as f64 / 1024.0,
+                sizes[sizes.len() / 2] as f64 / 1024.0
+            );
+        }
+        println!(
+            "site: {} country pages, {} region pages, {} municipality pages (seed municipalities: {}), {:.1} MB, in {:.1}s → {}",
+            report.country_pages,
+            report.region_pages,
+            report.municipality_pages,
+            model.records.len(),
+            report.bytes as f64 / 1e6,
+            report.seconds,
+            out.display()
+        );
+    }
+    if report.municipality_pages != model.records.len() {
+        bail!(
+            "{} municipality pages for {} seed municipalities",
+            report.municipality_pages,
+            model.records.len()
+        );
+    }
+    Ok(())
+}
+
+fn build(args: BuildArgs) -> Result<()> {
+    let config = Config::resolve(&args.common, Some(&args.dns))?;
+    let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let inputs = load_inputs(&config)?;
+    let result = scan_live(&config, domains_of(&inputs.seeds))?;
+    let model = classify_all(&inputs, &result, &config);
+    print_summary(&model, config.quiet);
+    render_site(&model, &out, &config)
+}
+
+fn scan(args: ScanArgs) -> Result<()> {
+    let config = Config::resolve(&args.common, Some(&args.dns))?;
+    let inputs = load_inputs(&config)?;
+    let result = scan_live(&config, domains_of(&inputs.seeds))?;
+    let model = classify_all(&inputs, &result, &config);
+    print_summary(&model, config.quiet);
+    Ok(())
+}
+
+fn render(args: RenderArgs) -> Result<()> {
+    let config = Config::resolve(&args.common, None)?;
+    let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let inputs = load_inputs(&config)?;
+    let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
+    let model = classify_all(&inputs, &result, &config);
+    print_summary(&model, config.quiet);
+    render_site(&model, &out, &config)
+}
+
+fn serve_world(args: ServeWorldArgs) -> Result<()> {
+    crate::config::ensure_loopback(args.listen.ip())?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let started = Instant::now();
+        let world = World::load(&args.world)
+            .with_context(|| format!("loading the recorded world {}", args.world.display()))?;
+        for p in &world.problems {
+            eprintln!("world: {p}");
+        }
+        let zones = world.zones.len();
+        let records = world.record_count();
+        let server = WorldServer::start(world, args.listen).await?;
+        eprintln!(
+            "serving {zones} zones ({records} records) on {} (UDP and TCP), loaded in {:.1}s; Ctrl-C stops",
+            server.addr(),
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(file) = &args.addr_file {
+            std::fs::write(file, server.addr().to_string())
+                .with_context(|| format!("cannot write {}", file.display()))?;
+        }
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        server.shutdown().await
+    })
+}

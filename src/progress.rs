@@ -1,0 +1,127 @@
+//! Progress output for long runs: an indicatif bar on a terminal, plain periodic lines
+//! in CI logs (a bar's carriage returns make unreadable logs).
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::ProgressMode;
+
+/// How often plain mode prints a line.
+const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A progress reporter for `total` items.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    plain: Option<PlainTicker>,
+    done: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
+}
+
+struct PlainTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts reporting. `label` names the stage ("scan", "render").
+    pub fn new(mode: ProgressMode, quiet: bool, label: &'static str, total: u64) -> Progress {
+        let done = Arc::new(AtomicU64::new(0));
+        let errors = Arc::new(AtomicU64::new(0));
+        let mode = match mode {
+            _ if quiet => ProgressMode::None,
+            ProgressMode::Auto if std::io::stderr().is_terminal() => ProgressMode::Bar,
+            ProgressMode::Auto => ProgressMode::Plain,
+            other => other,
+        };
+        let mut progress = Progress {
+            bar: None,
+            plain: None,
+            done: done.clone(),
+            errors: errors.clone(),
+        };
+        match mode {
+            ProgressMode::Bar => {
+                let bar = ProgressBar::new(total);
+                let style = ProgressStyle::with_template(
+                    "{prefix:>7} [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+                bar.set_style(style);
+                bar.set_prefix(label);
+                progress.bar = Some(bar);
+            }
+            ProgressMode::Plain => {
+                let stop = Arc::new(AtomicBool::new(false));
+                let stop_thread = stop.clone();
+                let start = Instant::now();
+                let thread = std::thread::spawn(move || {
+                    let mut last = Instant::now();
+                    while !stop_thread.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(200));
+                        if last.elapsed() < PLAIN_INTERVAL {
+                            continue;
+                        }
+                        last = Instant::now();
+                        let n = done.load(Ordering::Relaxed);
+                        let secs = start.elapsed().as_secs_f64().max(0.001);
+                        eprintln!(
+                            "{label}: {n}/{total} ({:.1}%), {:.0}/s, {} errors, {:.0}s elapsed",
+                            100.0 * n as f64 / total.max(1) as f64,
+                            n as f64 / secs,
+                            errors.load(Ordering::Relaxed),
+                            secs
+                        );
+                    }
+                });
+                progress.plain = Some(PlainTicker {
+                    stop,
+                    thread: Some(thread),
+                });
+            }
+            ProgressMode::None | ProgressMode::Auto => {}
+        }
+        progress
+    }
+
+    /// One item done; `failed` counts it as an error too.
+    pub fn inc(&self, failed: bool) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if failed {
+                bar.set_message(format!("{} errors", self.errors.load(Ordering::Relaxed)));
+            }
+        }
+    }
+
+    /// Stops reporting.
+    pub fn finish(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if let Some(mut ticker) = self.plain.take() {
+            ticker.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = ticker.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

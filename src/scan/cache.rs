@@ -1,0 +1,230 @@
+//! The persistent scan cache: every observation of the last scans, with its time.
+//!
+//! `mxmap render` replays the scanner against it (no network), and a later scan
+//! reuses entries younger than the freshness TTL. Merging never replaces a good answer
+//! with a failure: a resolver outage keeps the last known good observation.
+
+use rustc_hash::FxHashMap;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{Observation, RType, Timestamp};
+use crate::name::DnsName;
+
+/// Format version of the cache file; bump on incompatible changes.
+const FORMAT: u32 = 1;
+
+/// The cache in memory.
+#[derive(Debug, Default)]
+pub struct ScanCache {
+    /// Where the answers came from (e.g. `world:/path` or `dns:127.0.0.1:5300`).
+    pub source: String,
+    /// When the cache was last written.
+    pub written_at: Timestamp,
+    entries: FxHashMap<(DnsName, RType), Arc<Observation>>,
+}
+
+#[derive(Serialize)]
+struct FileOut<'a> {
+    format: u32,
+    source: &'a str,
+    written_at: Timestamp,
+    observations: Vec<&'a Observation>,
+}
+
+#[derive(Deserialize)]
+struct FileIn {
+    format: u32,
+    source: String,
+    written_at: Timestamp,
+    observations: Vec<Observation>,
+}
+
+impl ScanCache {
+    /// An empty cache for answers from `source`.
+    pub fn new(source: impl Into<String>) -> ScanCache {
+        ScanCache {
+            source: source.into(),
+            written_at: 0,
+            entries: FxHashMap::default(),
+        }
+    }
+
+    /// Reads a cache file; `Ok(None)` when it does not exist. A file that exists but
+    /// cannot be read is an error (it is never silently replaced).
+    pub fn load(path: &Path) -> Result<Option<ScanCache>> {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot open scan cache {}", path.display()));
+            }
+        };
+        let parsed: FileIn = serde_json::from_reader(BufReader::with_capacity(1 << 20, file))
+            .with_context(|| {
+                format!(
+                    "scan cache {} is unreadable; move it away or pass another --cache",
+                    path.display()
+                )
+            })?;
+        if parsed.format != FORMAT {
+            bail!(
+                "scan cache {} has format {} but this mxmap writes format {FORMAT}; move it away or pass another --cache",
+                path.display(),
+                parsed.format
+            );
+        }
+        let entries = parsed
+            .observations
+            .into_iter()
+            .map(|o| ((o.name.clone(), o.rtype), Arc::new(o)))
+            .collect();
+        Ok(Some(ScanCache {
+            source: parsed.source,
+            written_at: parsed.written_at,
+            entries,
+        }))
+    }
+
+    /// The cached observation for a question.
+    pub fn get(&self, name: &DnsName, rtype: RType) -> Option<&Arc<Observation>> {
+        self.entries.get(&(name.clone(), rtype))
+    }
+
+    /// Number of cached observations.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds new observations. A failed observation never replaces a good one: the last
+    /// known good answer stays (its older timestamp shows its age).
+    pub fn merge(&mut self, observations: impl IntoIterator<Item = Arc<Observation>>) {
+        for obs in observations {
+            let key = (obs.name.clone(), obs.rtype);
+            match self.entries.get(&key) {
+                Some(old) if obs.failed() && !old.failed() => {}
+                Some(old) if old.at > obs.at => {}
+                _ => {
+                    self.entries.insert(key, obs);
+                }
+            }
+        }
+    }
+
+    /// Writes the cache atomically (temporary file in the same folder, then rename),
+    /// so an interrupted write never leaves a truncated cache behind.
+    pub fn save(&mut self, path: &Path, now: Timestamp) -> Result<()> {
+        self.written_at = now;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create cache folder {}", dir.display()))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
+            std::process::id()
+        ));
+        let mut observations: Vec<&Observation> = self.entries.values().map(|o| &**o).collect();
+        // Sorted output keeps the file diffable and runs reproducible.
+        observations.sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
+        let out = FileOut {
+            format: FORMAT,
+            source: &self.source,
+            written_at: now,
+            observations,
+        };
+        let write = || -> Result<()> {
+            let file = std::fs::File::create(&tmp)?;
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            serde_json::to_writer(&mut writer, &out)?;
+            writer.flush()?;
+            writer
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("cannot write scan cache {}", path.display()));
+        }
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move the new scan cache into {}", path.display()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Answer, Outcome};
+
+    fn obs(outcome: Outcome, at: Timestamp) -> Observation {
+        Observation {
+            name: DnsName::parse("example.org").unwrap(),
+            rtype: RType::Mx,
+            answers: if outcome == Outcome::Answer {
+                vec![Answer::Mx {
+                    preference: 10,
+                    exchange: Some(DnsName::parse("mx.example.org").unwrap()),
+                }]
+            } else {
+                vec![]
+            },
+            outcome,
+            at,
+            authenticated: false,
+        }
+    }
+
+    #[test]
+    fn failures_never_replace_good_answers() {
+        let mut cache = ScanCache::new("test");
+        cache.merge([Arc::new(obs(Outcome::Answer, 100))]);
+        cache.merge([Arc::new(obs(Outcome::Timeout, 200))]);
+        let kept = cache
+            .get(&DnsName::parse("example.org").unwrap(), RType::Mx)
+            .unwrap();
+        assert_eq!((kept.outcome.clone(), kept.at), (Outcome::Answer, 100));
+        cache.merge([Arc::new(obs(Outcome::NxDomain, 300))]);
+        let kept = cache
+            .get(&DnsName::parse("example.org").unwrap(), RType::Mx)
+            .unwrap();
+        assert_eq!(kept.outcome, Outcome::NxDomain);
+    }
+
+    #[test]
+    fn round_trip_and_corrupt_file_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("mxmap-cache-{}", std::process::id()));
+        let path = dir.join("cache.json");
+        let mut cache = ScanCache::new("world:test");
+        cache.merge([Arc::new(obs(Outcome::Answer, 100))]);
+        cache.save(&path, 123).unwrap();
+        let back = ScanCache::load(&path).unwrap().unwrap();
+        assert_eq!(
+            (back.source.as_str(), back.written_at, back.len()),
+            ("world:test", 123, 1)
+        );
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(ScanCache::load(&path).is_err());
+        assert!(
+            ScanCache::load(&dir.join("missing.json"))
+                .unwrap()
+                .is_none()
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

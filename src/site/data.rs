@@ -1,0 +1,254 @@
+//! Open data files: `data.json` (one record per seed municipality, with its evidence),
+//! `data.csv` (the same scalar columns), `countries.json`, and JSON Schemas for both
+//! JSON files under `schema/`. Documented in `docs/data.md`.
+
+use serde::Serialize;
+
+use super::model::{Record, SiteModel, Stats, pct};
+use crate::classify::EvidenceItem;
+
+/// Scalar columns of `data.csv`, in order (also the scalar fields of `data.json`).
+pub const CSV_COLUMNS: [&str; 25] = [
+    "id",
+    "name",
+    "country",
+    "region",
+    "domain",
+    "domain_ascii",
+    "population",
+    "osm_relation_id",
+    "provider",
+    "provider_name",
+    "provider_country",
+    "category",
+    "jurisdiction",
+    "mx_location",
+    "inbound_kind",
+    "inbound_id",
+    "gateway",
+    "network",
+    "confidence",
+    "confidence_band",
+    "rule",
+    "flags",
+    "scan_status",
+    "scanned_at",
+    "page",
+];
+
+#[derive(Serialize)]
+struct DataRecord<'a> {
+    id: &'a str,
+    name: &'a str,
+    country: &'static str,
+    region: Option<&'a str>,
+    domain: Option<&'a str>,
+    domain_ascii: Option<String>,
+    population: Option<u64>,
+    osm_relation_id: Option<u64>,
+    provider: &'a str,
+    provider_name: &'a str,
+    provider_country: Option<&'a str>,
+    category: &'static str,
+    jurisdiction: &'static str,
+    mx_location: &'static str,
+    inbound_kind: &'static str,
+    inbound_id: Option<&'a str>,
+    gateway: Option<&'a str>,
+    network: Option<&'a str>,
+    confidence: u8,
+    confidence_band: &'static str,
+    rule: &'static str,
+    reason: &'a str,
+    flags: &'a [String],
+    tenant: Option<&'a str>,
+    scan_status: &'static str,
+    scanned_at: Option<String>,
+    mx_hosts: Vec<String>,
+    evidence: &'a [EvidenceItem],
+    page: &'a str,
+}
+
+fn data_record(r: &Record) -> DataRecord<'_> {
+    let v = &r.verdict;
+    DataRecord {
+        id: &r.id,
+        name: &r.name,
+        country: r.country.code,
+        region: r.region.as_deref(),
+        domain: r.domain.as_ref().map(|d| d.unicode.as_str()),
+        domain_ascii: r.domain.as_ref().map(|d| d.ascii.to_string()),
+        population: r.population,
+        osm_relation_id: r.osm_relation_id,
+        provider: &v.provider,
+        provider_name: &v.provider_name,
+        provider_country: v.provider_country.as_deref(),
+        category: v.category.slug(),
+        jurisdiction: v.jurisdiction.slug(),
+        mx_location: v.mx_location.slug(),
+        inbound_kind: v.inbound.kind.slug(),
+        inbound_id: v.inbound.id.as_deref(),
+        gateway: v.gateway.as_deref(),
+        network: v.network.as_deref(),
+        confidence: v.confidence,
+        confidence_band: v.band(),
+        rule: v.rule.slug(),
+        reason: &v.reason,
+        flags: &v.flags,
+        tenant: v.tenant.as_deref(),
+        scan_status: r.status.slug(),
+        scanned_at: r.scanned_at.map(iso_time),
+        mx_hosts: r
+            .scan
+            .as_ref()
+            .map(|s| {
+                s.hosts
+                    .iter()
+                    .map(|h| format!("{} {}", h.preference, h.host))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        evidence: &v.evidence,
+        page: &r.page,
+    }
+}
+
+/// `data.json`: an array with one object per municipality.
+pub fn data_json(model: &SiteModel) -> Vec<u8> {
+    let records: Vec<DataRecord<'_>> = model.records.iter().map(data_record).collect();
+    serde_json::to_vec(&records).expect("records serialise")
+}
+
+/// `data.csv`: RFC 4180, UTF-8, header row, one row per municipality.
+pub fn data_csv(model: &SiteModel) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    writer.write_record(CSV_COLUMNS)?;
+    for r in &model.records {
+        let d = data_record(r);
+        let opt = |s: Option<&str>| s.unwrap_or("").to_string();
+        let num = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+        writer.write_record([
+            d.id.to_string(),
+            d.name.to_string(),
+            d.country.to_string(),
+            opt(d.region),
+            opt(d.domain),
+            d.domain_ascii.clone().unwrap_or_default(),
+            num(d.population),
+            num(d.osm_relation_id),
+            d.provider.to_string(),
+            d.provider_name.to_string(),
+            opt(d.provider_country),
+            d.category.to_string(),
+            d.jurisdiction.to_string(),
+            d.mx_location.to_string(),
+            d.inbound_kind.to_string(),
+            opt(d.inbound_id),
+            opt(d.gateway),
+            opt(d.network),
+            d.confidence.to_string(),
+            d.confidence_band.to_string(),
+            d.rule.to_string(),
+            d.flags.join(";"),
+            d.scan_status.to_string(),
+            d.scanned_at.clone().unwrap_or_default(),
+            d.page.to_string(),
+        ])?;
+    }
+    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[derive(Serialize)]
+struct CountryRecord<'a> {
+    code: &'static str,
+    name: &'static str,
+    page: &'a str,
+    municipalities: usize,
+    with_domain: usize,
+    classified: usize,
+    scan_errors: usize,
+    partial_scans: usize,
+    us_hyperscaler: usize,
+    us_hyperscaler_pct_of_classified: f64,
+    domestic: usize,
+    domestic_pct_of_classified: f64,
+    by_category: std::collections::BTreeMap<&'static str, usize>,
+    by_jurisdiction: std::collections::BTreeMap<&'static str, usize>,
+    by_mx_location: std::collections::BTreeMap<&'static str, usize>,
+    top_providers: Vec<TopProvider<'a>>,
+}
+
+#[derive(Serialize)]
+struct TopProvider<'a> {
+    provider: &'a str,
+    name: &'a str,
+    category: &'static str,
+    count: usize,
+}
+
+/// `countries.json`: one record per country with its counts.
+pub fn countries_json(model: &SiteModel) -> Vec<u8> {
+    let records: Vec<CountryRecord<'_>> = model
+        .countries
+        .iter()
+        .map(|c| country_record(c.country.code, c.country.name, &c.page, &c.stats))
+        .collect();
+    serde_json::to_vec_pretty(&records).expect("countries serialise")
+}
+
+fn country_record<'a>(
+    code: &'static str,
+    name: &'static str,
+    page: &'a str,
+    s: &'a Stats,
+) -> CountryRecord<'a> {
+    CountryRecord {
+        code,
+        name,
+        page,
+        municipalities: s.municipalities,
+        with_domain: s.with_domain,
+        classified: s.classified,
+        scan_errors: s.scan_errors,
+        partial_scans: s.partial,
+        us_hyperscaler: s.us_hyperscaler,
+        us_hyperscaler_pct_of_classified: pct(s.us_hyperscaler, s.classified),
+        domestic: s.domestic,
+        domestic_pct_of_classified: pct(s.domestic, s.classified),
+        by_category: s.by_category.iter().map(|(k, v)| (k.slug(), *v)).collect(),
+        by_jurisdiction: s
+            .by_jurisdiction
+            .iter()
+            .map(|(k, v)| (k.slug(), *v))
+            .collect(),
+        by_mx_location: s
+            .by_mx_location
+            .iter()
+            .map(|(k, v)| (k.slug(), *v))
+            .collect(),
+        top_providers: s
+            .providers
+            .iter()
+            .take(10)
+            .map(|p| TopProvider {
+                provider: &p.id,
+                name: &p.name,
+                category: p.category.slug(),
+                count: p.count,
+            })
+            .collect(),
+    }
+}
+
+/// ISO 8601 UTC time.
+pub fn iso_time(ts: i64) -> String {
+    let t = super::render::format_time(ts);
+    format!("{}T{}Z", &t[..10], &t[11..])
+}
+
+/// JSON Schema of `data.json`.
+pub const DATA_SCHEMA: &str = include_str!("schema/data.schema.json");
+/// JSON Schema of `countries.json`.
+pub const COUNTRIES_SCHEMA: &str = include_str!("schema/countries.schema.json");

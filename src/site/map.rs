@@ -1,0 +1,729 @@
+//! Maps without JavaScript: inline SVG drawn by mxmap from the TopoJSON boundaries.
+//!
+//! Per country: every municipality joined to its polygon (by OSM relation id, else by
+//! a unique name), filled with its category colour, linked to its page, with a
+//! `<title>` tooltip; a region view coloured by the dominant category; a background of
+//! the whole territory; a standalone outline for the locator maps of municipality
+//! pages; and `map.geojson` with the verdicts for other tools. For Europe: one shape
+//! per country coloured by its US-hyperscaler share. Municipalities without a shape
+//! are listed with the reason, never dropped silently.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::model::{CountryModel, Record, SiteModel, pct};
+use super::slug::slugify;
+use crate::classify::Category;
+use crate::countries::Country;
+use crate::geo::{
+    self, Feature, Frame, Layer, MERGE_TOLERANCE_M, PathEncoder, Polygon, Projection,
+};
+
+/// ViewBox width of country maps.
+const WIDTH: f64 = 1000.0;
+/// ViewBox width of locator maps' outline.
+const LOCATOR_WIDTH: f64 = 300.0;
+/// Path-data budget of a municipality map: enough detail for small countries, and
+/// Germany's ten thousand shapes fit its page budget.
+const PATH_BUDGET_PER_SHAPE: usize = 60;
+const PATH_BUDGET_MIN: usize = 40_000;
+const PATH_BUDGET_MAX: usize = 420_000;
+/// Above this many linked shapes, tooltips carry only the name (the colour and the
+/// legend carry the category) to keep the page within its size budget.
+const SHORT_TITLES_ABOVE: usize = 3000;
+/// Countries whose municipality file is known to cover only part of the country: their
+/// background and Europe shape come from the region file.
+const PARTIAL_MUNICIPALITY_FILES: [&str; 2] = ["it", "es"];
+/// Features that are not land (e.g. German coastal waters) and must not be drawn as
+/// territory.
+const NOT_TERRITORY: [&str; 1] = ["Küstengewässer"];
+/// Europe map frame (lon/lat) and projection.
+const EUROPE_BBOX: [f64; 4] = [-25.0, 34.0, 50.5, 71.5];
+/// Sequential classes of the Europe map (share of US hyperscalers, %).
+pub const SHARE_CLASSES: [(f64, &str); 5] = [
+    (20.0, "s0"),
+    (40.0, "s1"),
+    (60.0, "s2"),
+    (80.0, "s3"),
+    (100.01, "s4"),
+];
+
+/// Why a municipality has no shape on its country map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmapped {
+    /// No boundary file for the country.
+    NoFile,
+    /// The seed has no OSM relation id and no feature has its name.
+    NoId,
+    /// The seed's OSM relation is not in the boundary file.
+    NotInFile,
+    /// The polygon lies outside the map frame (overseas territory).
+    Overseas,
+}
+
+impl Unmapped {
+    /// Plain-language reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Unmapped::NoFile => "no boundary file for this country",
+            Unmapped::NoId => "no OSM relation id in the seed, and no boundary with its name",
+            Unmapped::NotInFile => "its OSM relation is not in the boundary file",
+            Unmapped::Overseas => "outside the mainland map frame (overseas)",
+        }
+    }
+}
+
+/// A region of the region view and its league-table row.
+#[derive(Debug, Clone)]
+pub struct RegionStat {
+    /// Region name (from the seeds).
+    pub name: String,
+    /// URL slug.
+    pub slug: String,
+    /// Municipalities.
+    pub count: usize,
+    /// Classified municipalities.
+    pub classified: usize,
+    /// Dominant category and its count.
+    pub dominant: (Category, usize),
+    /// US hyperscalers.
+    pub us: usize,
+    /// Domestic providers.
+    pub domestic: usize,
+    /// Record indices, by name.
+    pub records: Vec<usize>,
+}
+
+/// Everything drawn for one country.
+#[derive(Debug, Default)]
+pub struct CountryMaps {
+    /// Municipality map (inline SVG), when there is a boundary file.
+    pub municipalities_svg: Option<String>,
+    /// Region map (inline SVG).
+    pub regions_svg: Option<String>,
+    /// Municipalities joined to a boundary (drawn or not).
+    pub joined: usize,
+    /// Linked municipality shapes drawn.
+    pub shapes: usize,
+    /// Records without a shape, with the reason.
+    pub unmapped: Vec<(usize, Unmapped)>,
+    /// What the boundary data covers, in one sentence.
+    pub coverage: String,
+    /// `file: N polygons, skipped …`.
+    pub layer_summary: Option<String>,
+    /// `map.geojson` bytes.
+    pub geojson: Option<Vec<u8>>,
+    /// Standalone outline SVG for locator maps.
+    pub outline_svg: Option<String>,
+    /// Locator map per record index.
+    pub locators: HashMap<usize, String>,
+    /// Regions with their statistics.
+    pub regions: Vec<RegionStat>,
+    /// Path of this country's shape on the Europe map (Europe frame).
+    pub europe_path: Option<String>,
+}
+
+impl CountryMaps {
+    /// Record indices without a shape.
+    pub fn unmapped_set(&self) -> std::collections::HashSet<usize> {
+        self.unmapped.iter().map(|(i, _)| *i).collect()
+    }
+
+    /// Share of the country's municipalities joined to a boundary.
+    pub fn join_rate(&self, municipalities: usize) -> f64 {
+        pct(self.joined, municipalities)
+    }
+}
+
+/// All maps of a build.
+pub struct Maps {
+    /// Per country, in model order.
+    pub countries: Vec<CountryMaps>,
+    /// The Europe map (inline SVG).
+    pub europe_svg: String,
+}
+
+/// Draws every map of the model from the boundaries in `geodata`.
+pub fn build(model: &SiteModel, geodata: &Path) -> Maps {
+    let europe = Frame::fit(Projection::EUROPE, EUROPE_BBOX, WIDTH, 4.0);
+    let countries: Vec<CountryMaps> = model
+        .countries
+        .par_iter()
+        .map(|c| country_maps(model, c, geodata, &europe))
+        .collect();
+    let europe_svg = europe_map(model, &countries, &europe);
+    Maps {
+        countries,
+        europe_svg,
+    }
+}
+
+fn load(path: &Path) -> Option<Layer> {
+    if !path.is_file() {
+        return None;
+    }
+    match geo::load_layer(path) {
+        Ok(layer) => Some(layer),
+        Err(e) => {
+            tracing::warn!("map: cannot use {}: {e:#}", path.display());
+            None
+        }
+    }
+}
+
+fn is_territory(f: &Feature) -> bool {
+    !f.name
+        .as_deref()
+        .is_some_and(|n| NOT_TERRITORY.iter().any(|p| n.starts_with(p)))
+}
+
+fn country_maps(
+    model: &SiteModel,
+    c: &CountryModel,
+    geodata: &Path,
+    europe: &Frame,
+) -> CountryMaps {
+    let code = c.country.code;
+    let mut maps = CountryMaps {
+        regions: region_stats(model, c),
+        ..CountryMaps::default()
+    };
+    let Some(layer) = load(&geodata.join(format!("{code}.topo.json"))) else {
+        maps.unmapped = c.records.iter().map(|&i| (i, Unmapped::NoFile)).collect();
+        maps.coverage = format!(
+            "There is no boundary file for {}, so no map can be drawn; the table lists every municipality.",
+            c.country.name
+        );
+        return maps;
+    };
+    maps.layer_summary = Some(layer.summary());
+    let regions_layer = load(&geodata.join(format!("{code}.regions.topo.json")));
+
+    // Background (whole territory) and the frame around it: the region file covers
+    // what the municipality file misses (Germany's kreisfreie Städte, most of Italy).
+    let partial = PARTIAL_MUNICIPALITY_FILES.contains(&code);
+    let background_layer = regions_layer.as_ref().unwrap_or(&layer);
+    let territory: Vec<&Feature> = background_layer
+        .features
+        .iter()
+        .filter(|f| is_territory(f))
+        .collect();
+    let Some(frame_bbox) = background_layer.core_bbox(territory.iter().copied(), 400.0) else {
+        maps.unmapped = c.records.iter().map(|&i| (i, Unmapped::NoFile)).collect();
+        maps.coverage = format!("The boundary file of {} holds no polygon.", c.country.name);
+        return maps;
+    };
+    let frame = Frame::fit(Projection::lambert_for(frame_bbox), frame_bbox, WIDTH, 6.0);
+    let inside: Vec<&Feature> = territory
+        .iter()
+        .copied()
+        .filter(|f| overlaps(background_layer.bbox([*f]), frame_bbox))
+        .collect();
+    let outline = background_layer.outline(inside.iter().copied(), MERGE_TOLERANCE_M);
+    let background = PathEncoder::new(&outline, &frame, 1.0, 0).path(&outline.polygons);
+
+    // Join seeds to features.
+    let by_name = name_index(&layer);
+    let mut joined: Vec<(usize, usize)> = Vec::new(); // (record, feature)
+    for &i in &c.records {
+        let r = &model.records[i];
+        let feature = match r.osm_relation_id {
+            Some(rel) => layer
+                .features
+                .iter()
+                .position(|f| f.osm_relation == Some(rel))
+                .ok_or(Unmapped::NotInFile),
+            None => by_name
+                .get(&slugify(&r.name))
+                .copied()
+                .flatten()
+                .ok_or(Unmapped::NoId),
+        };
+        match feature {
+            Ok(f) if overlaps(layer.bbox([&layer.features[f]]), frame_bbox) => joined.push((i, f)),
+            Ok(_) => maps.unmapped.push((i, Unmapped::Overseas)),
+            Err(why) => maps.unmapped.push((i, why)),
+        }
+    }
+    maps.shapes = joined.len();
+    maps.joined = joined.len()
+        + maps
+            .unmapped
+            .iter()
+            .filter(|(_, why)| *why == Unmapped::Overseas)
+            .count();
+
+    // Municipality paths, one per feature, at the detail the budget allows.
+    let mut features: Vec<usize> = joined.iter().map(|&(_, f)| f).collect();
+    features.sort_unstable();
+    features.dedup();
+    let budget = (features.len() * PATH_BUDGET_PER_SHAPE).clamp(PATH_BUDGET_MIN, PATH_BUDGET_MAX);
+    let detail = geo::fit_budget(
+        &layer,
+        &frame,
+        features.iter().map(|&f| &layer.features[f]),
+        budget,
+    );
+    let mut encoder = PathEncoder::new(&layer, &frame, detail.tolerance, detail.decimals);
+    let paths: HashMap<usize, String> = features
+        .iter()
+        .map(|&f| (f, encoder.feature_path(&layer.features[f])))
+        .collect();
+    let (w, h) = frame.view_box();
+    let short_titles = joined.len() > SHORT_TITLES_ABOVE;
+    maps.municipalities_svg = Some(municipality_svg(
+        model,
+        c,
+        &joined,
+        &paths,
+        &background,
+        (w, h),
+        short_titles,
+    ));
+    maps.regions_svg = region_svg(
+        model,
+        c,
+        &maps.regions,
+        &layer,
+        regions_layer.as_ref(),
+        &frame,
+        &background,
+    );
+    maps.coverage = coverage(c.country, &maps, c.records.len(), partial);
+
+    // Locator maps share one outline file per country.
+    let locator = Frame::fit(
+        Projection::lambert_for(frame_bbox),
+        frame_bbox,
+        LOCATOR_WIDTH,
+        3.0,
+    );
+    let (lw, lh) = locator.view_box();
+    let outline_path = PathEncoder::new(&outline, &locator, 0.8, 0).path(&outline.polygons);
+    maps.outline_svg = Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {lw:.0} {lh:.0}\"><path fill=\"#d9d9e0\" stroke=\"#9a9aa6\" stroke-width=\".6\" d=\"{outline_path}\"/></svg>"
+    ));
+    let mut small = PathEncoder::new(&layer, &locator, 0.4, 1);
+    let mut small_paths: HashMap<usize, String> = HashMap::new();
+    for &(i, f) in &joined {
+        let d = small_paths
+            .entry(f)
+            .or_insert_with(|| small.feature_path(&layer.features[f]))
+            .clone();
+        let r = &model.records[i];
+        maps.locators.insert(
+            i,
+            format!(
+                "<svg class=\"locator\" viewBox=\"0 0 {lw:.0} {lh:.0}\" role=\"img\" aria-label=\"{}\"><image href=\"../../outline.svg\" width=\"{lw:.0}\" height=\"{lh:.0}\"/><path class=\"hl\" d=\"{d}\"/></svg>",
+                esc(&format!("Location of {} in {}", r.name, c.country.name))
+            ),
+        );
+    }
+
+    maps.geojson = Some(geojson(model, &layer, &joined));
+    maps.europe_path = europe_shape(code, &layer, regions_layer.as_ref(), europe);
+    maps
+}
+
+fn overlaps(bbox: Option<[f64; 4]>, frame: [f64; 4]) -> bool {
+    bbox.is_some_and(|b| {
+        b[0] <= frame[2] && b[2] >= frame[0] && b[1] <= frame[3] && b[3] >= frame[1]
+    })
+}
+
+/// Feature index by slugified name; `None` marks ambiguous names (never joined).
+fn name_index(layer: &Layer) -> HashMap<String, Option<usize>> {
+    let mut index: HashMap<String, Option<usize>> = HashMap::new();
+    for (i, f) in layer.features.iter().enumerate() {
+        let mut names: Vec<String> = Vec::new();
+        for key in [
+            "name",
+            "name:en",
+            "name_en",
+            "int_name",
+            "name:sr-Latn",
+            "name:hy",
+            "alt_name",
+        ] {
+            if let Some(v) = f.properties.get(key).and_then(|v| v.as_str())
+                && !v.is_empty()
+            {
+                names.push(slugify(v));
+            }
+        }
+        names.sort();
+        names.dedup();
+        for n in names {
+            index
+                .entry(n)
+                .and_modify(|e| {
+                    if *e != Some(i) {
+                        *e = None;
+                    }
+                })
+                .or_insert(Some(i));
+        }
+    }
+    index
+}
+
+fn coverage(country: &Country, maps: &CountryMaps, total: usize, partial: bool) -> String {
+    let rate = pct(maps.shapes, total);
+    let mut text = format!(
+        "{} of {} municipalities ({rate:.1} %) are drawn on the map.",
+        maps.shapes, total
+    );
+    let overseas = maps.joined - maps.shapes;
+    if overseas > 0 {
+        let _ = write!(
+            text,
+            " {overseas} lie outside the mainland frame (overseas)."
+        );
+    }
+    let note = match country.code {
+        "it" | "es" => Some(
+            "The boundary file covers only an older, shorter list of municipalities; the background shows the regions.",
+        ),
+        "ua" => Some(
+            "The boundary file holds oblasts while the seed lists raions, so raions cannot be placed.",
+        ),
+        "az" => Some("The boundary file holds a single polygon for the whole country."),
+        "rs" | "am" => Some(
+            "Most seed entries carry no OpenStreetMap relation id; they are joined by name where the name is unique.",
+        ),
+        _ if partial => Some("The boundary file covers only part of the country."),
+        _ => None,
+    };
+    if let Some(note) = note {
+        text.push(' ');
+        text.push_str(note);
+    }
+    if !maps.unmapped.is_empty() {
+        text.push_str(" Municipalities without a shape are listed below the map.");
+    }
+    text
+}
+
+fn provider_title(r: &Record, short: bool) -> String {
+    if short {
+        r.name.clone()
+    } else {
+        format!(
+            "{} — {} ({})",
+            r.name,
+            r.verdict.provider_name,
+            r.verdict.category.label()
+        )
+    }
+}
+
+fn municipality_svg(
+    model: &SiteModel,
+    c: &CountryModel,
+    joined: &[(usize, usize)],
+    paths: &HashMap<usize, String>,
+    background: &str,
+    (w, h): (f64, f64),
+    short_titles: bool,
+) -> String {
+    let mut by_category: BTreeMap<Category, Vec<(usize, usize)>> = BTreeMap::new();
+    for &(i, f) in joined {
+        by_category
+            .entry(model.records[i].verdict.category)
+            .or_default()
+            .push((i, f));
+    }
+    let mut svg = String::with_capacity(joined.len() * 110 + background.len() + 512);
+    let _ = write!(
+        svg,
+        "<svg class=\"map\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"map-title\"><title id=\"map-title\">Municipalities of {} by provider category</title><path class=\"bg\" d=\"{background}\"/>",
+        esc(c.country.name)
+    );
+    for (category, shapes) in by_category {
+        let _ = write!(
+            svg,
+            "<g class=\"f-{0}\" data-category=\"{0}\">",
+            category.slug()
+        );
+        for (i, f) in shapes {
+            let r = &model.records[i];
+            let _ = write!(
+                svg,
+                "<a href=\"m/{}/\"><title>{}</title><path d=\"{}\"/></a>",
+                r.slug,
+                esc(&provider_title(r, short_titles)),
+                paths[&f]
+            );
+        }
+        svg.push_str("</g>");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
+    let mut regions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &i in &c.records {
+        if let Some(region) = &model.records[i].region {
+            regions.entry(region.clone()).or_default().push(i);
+        }
+    }
+    let mut out: Vec<RegionStat> = regions
+        .into_iter()
+        .map(|(name, records)| {
+            let mut counts: BTreeMap<Category, usize> = BTreeMap::new();
+            let (mut us, mut domestic, mut classified) = (0, 0, 0);
+            for &i in &records {
+                let v = &model.records[i].verdict;
+                *counts.entry(v.category).or_default() += 1;
+                if v.category != Category::Unknown {
+                    classified += 1;
+                }
+                if v.category == Category::UsHyperscaler {
+                    us += 1;
+                }
+                if v.jurisdiction == crate::classify::Jurisdiction::Domestic {
+                    domestic += 1;
+                }
+            }
+            let dominant = counts
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                .unwrap_or((Category::Unknown, 0));
+            let mut slug = slugify(&name);
+            if matches!(slug.as_str(), "m" | "a-z" | "security" | "") {
+                slug = format!("region-{slug}");
+            }
+            RegionStat {
+                slug,
+                name,
+                count: records.len(),
+                classified,
+                dominant,
+                us,
+                domestic,
+                records,
+            }
+        })
+        .collect();
+    // Distinct names can fold to one slug; keep URLs unique.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in &mut out {
+        let n = seen.entry(r.slug.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            r.slug = format!("{}-{n}", r.slug);
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn region_svg(
+    model: &SiteModel,
+    c: &CountryModel,
+    regions: &[RegionStat],
+    layer: &Layer,
+    regions_layer: Option<&Layer>,
+    frame: &Frame,
+    background: &str,
+) -> Option<String> {
+    if regions.len() < 2 {
+        return None;
+    }
+    let (w, h) = frame.view_box();
+    let mut shapes: Vec<(usize, String)> = Vec::new();
+    // From the region file where names match, else dissolved from municipalities.
+    let region_names: HashMap<String, usize> = regions_layer
+        .map(|rl| {
+            rl.features
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| f.name.as_deref().map(|n| (slugify(n), i)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut region_encoder = regions_layer.map(|rl| PathEncoder::new(rl, frame, 1.0, 0));
+    let mut municipal_encoder = PathEncoder::new(layer, frame, 1.0, 0);
+    let relation_index: HashMap<u64, usize> = layer
+        .features
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.osm_relation.map(|r| (r, i)))
+        .collect();
+    for (k, region) in regions.iter().enumerate() {
+        let from_file = region_names.get(&region.slug).copied();
+        let d = match (from_file, regions_layer, region_encoder.as_mut()) {
+            (Some(i), Some(rl), Some(enc)) => enc.feature_path(&rl.features[i]),
+            _ => {
+                let members: Vec<&Feature> = region
+                    .records
+                    .iter()
+                    .filter_map(|&i| model.records[i].osm_relation_id)
+                    .filter_map(|rel| relation_index.get(&rel).map(|&f| &layer.features[f]))
+                    .collect();
+                if members.is_empty() {
+                    continue;
+                }
+                let polygons: Vec<Polygon> = layer.dissolve(members);
+                municipal_encoder.path(&polygons)
+            }
+        };
+        if !d.is_empty() {
+            shapes.push((k, d));
+        }
+    }
+    if shapes.is_empty() {
+        return None;
+    }
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"map\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"rmap-title\"><title id=\"rmap-title\">Regions of {} by dominant provider category</title><path class=\"bg\" d=\"{background}\"/>",
+        esc(c.country.name)
+    );
+    for (k, d) in shapes {
+        let r = &regions[k];
+        let (cat, n) = r.dominant;
+        let _ = write!(
+            svg,
+            "<a href=\"{}/\"><title>{}</title><path class=\"f-{}\" style=\"fill-opacity:{:.2}\" d=\"{d}\"/></a>",
+            r.slug,
+            esc(&format!(
+                "{}: {} {:.0} % ({n} of {})",
+                r.name,
+                cat.label(),
+                pct(n, r.count),
+                r.count
+            )),
+            cat.slug(),
+            0.45 + 0.55 * n as f64 / r.count.max(1) as f64,
+        );
+    }
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+fn geojson(model: &SiteModel, layer: &Layer, joined: &[(usize, usize)]) -> Vec<u8> {
+    let features: Vec<serde_json::Value> = joined
+        .iter()
+        .map(|&(i, f)| {
+            let r = &model.records[i];
+            let v = &r.verdict;
+            serde_json::json!({
+                "type": "Feature",
+                "id": r.id,
+                "properties": {
+                    "id": r.id,
+                    "name": r.name,
+                    "osm_relation_id": r.osm_relation_id,
+                    "domain": r.domain.as_ref().map(|d| d.unicode.clone()),
+                    "provider": v.provider,
+                    "provider_name": v.provider_name,
+                    "category": v.category.slug(),
+                    "jurisdiction": v.jurisdiction.slug(),
+                    "mx_location": v.mx_location.slug(),
+                    "confidence": v.confidence,
+                    "rule": v.rule.slug(),
+                    "scan_status": r.status.slug(),
+                    "page": r.page,
+                },
+                "geometry": geo::geojson_geometry(layer, &layer.features[f].polygons, 0.0005, 5),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection", "features": features}))
+        .unwrap_or_default()
+}
+
+/// The country's shape on the Europe map.
+fn europe_shape(
+    code: &str,
+    layer: &Layer,
+    regions: Option<&Layer>,
+    europe: &Frame,
+) -> Option<String> {
+    let source = match regions {
+        Some(r) if PARTIAL_MUNICIPALITY_FILES.contains(&code) => r,
+        _ => layer,
+    };
+    let territory: Vec<&Feature> = source.features.iter().filter(|f| is_territory(f)).collect();
+    let core = source.core_bbox(territory.iter().copied(), 400.0)?;
+    let inside = territory
+        .into_iter()
+        .filter(|f| overlaps(source.bbox([*f]), core));
+    let outline = source.outline(inside, MERGE_TOLERANCE_M * 3.0);
+    let d = PathEncoder::new(&outline, europe, 0.6, 0).path(&outline.polygons);
+    (!d.is_empty()).then_some(d)
+}
+
+/// Class of a share on the sequential scale.
+pub fn share_class(share_pct: f64) -> &'static str {
+    SHARE_CLASSES
+        .iter()
+        .find(|(upper, _)| share_pct < *upper)
+        .map(|(_, c)| *c)
+        .unwrap_or("s4")
+}
+
+fn europe_map(model: &SiteModel, countries: &[CountryMaps], frame: &Frame) -> String {
+    let (w, h) = frame.view_box();
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"map europe\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"emap-title\"><title id=\"emap-title\">Share of classified municipalities on US hyperscalers, per country</title>"
+    );
+    for (c, maps) in model.countries.iter().zip(countries) {
+        let Some(d) = &maps.europe_path else { continue };
+        let s = &c.stats;
+        let share = pct(s.us_hyperscaler, s.classified);
+        let _ = write!(
+            svg,
+            "<a href=\"{}\"><title>{}</title><path class=\"{}\" d=\"{d}\"/></a>",
+            c.page,
+            esc(&format!(
+                "{}: {share:.0} % on US hyperscalers ({} of {} classified)",
+                c.country.name, s.us_hyperscaler, s.classified
+            )),
+            share_class(share),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Escapes text for SVG/HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_share_classes() {
+        assert_eq!(
+            esc("<a href=\"x\">O'Neil & co</a>"),
+            "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
+        );
+        assert_eq!(share_class(0.0), "s0");
+        assert_eq!(share_class(39.9), "s1");
+        assert_eq!(share_class(100.0), "s4");
+    }
+}

@@ -1,0 +1,218 @@
+//! The site stage: model → pages and data files, written atomically.
+//!
+//! - [`model`]: records and statistics (computed once; everything renders from it);
+//! - [`render`]: askama templates, in parallel, minified;
+//! - [`data`]: JSON/CSV downloads and their schemas;
+//! - [`write`]: the atomic swap of the output folder;
+//! - [`slug`]: stable URL slugs.
+
+pub mod data;
+pub mod map;
+pub mod model;
+pub mod render;
+pub mod slug;
+pub mod write;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use rayon::prelude::*;
+
+use model::SiteModel;
+use write::{Staging, write_file, write_page};
+
+/// Shared stylesheet.
+const STYLE: &str = include_str!("../../templates/assets/style.css");
+/// Table sorting (progressive enhancement).
+const TABLE_JS: &str = include_str!("../../templates/assets/table.js");
+
+/// What a build wrote.
+#[derive(Debug, Default)]
+pub struct SiteReport {
+    /// Country pages.
+    pub country_pages: usize,
+    /// Municipality pages.
+    pub municipality_pages: usize,
+    /// Region pages.
+    pub region_pages: usize,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Size of each country page (path, bytes).
+    pub country_page_bytes: Vec<(String, usize)>,
+    /// Per-country map join lines, for the build log.
+    pub map_lines: Vec<String>,
+    /// Seconds spent drawing maps.
+    pub map_seconds: f64,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// Renders the whole site into `out` (atomically replaced). `geodata` is read for the
+/// coverage notes.
+pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport> {
+    let start = Instant::now();
+    check_integrity(model)?;
+    let mut report = SiteReport::default();
+    let maps_started = Instant::now();
+    let maps = map::build(model, geodata);
+    report.map_seconds = maps_started.elapsed().as_secs_f64();
+    for (c, m) in model.countries.iter().zip(&maps.countries) {
+        report.map_lines.push(format!(
+            "map {}: {}/{} joined ({:.1} %), {} drawn{}",
+            c.country.code,
+            m.joined,
+            c.records.len(),
+            m.join_rate(c.records.len()),
+            m.shapes,
+            m.layer_summary
+                .as_deref()
+                .map(|s| format!("; {s}"))
+                .unwrap_or_else(|| "; no boundary file".into())
+        ));
+        if m.join_rate(c.records.len()) < 95.0 {
+            report
+                .map_lines
+                .push(format!("    below 95 %: {}", m.coverage));
+        }
+    }
+    let staging = Staging::new(out)?;
+    let dir = staging.dir.clone();
+
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("assets/style.css".into(), STYLE.as_bytes().to_vec()),
+        ("assets/table.js".into(), TABLE_JS.as_bytes().to_vec()),
+        (
+            "schema/data.schema.json".into(),
+            data::DATA_SCHEMA.as_bytes().to_vec(),
+        ),
+        (
+            "schema/countries.schema.json".into(),
+            data::COUNTRIES_SCHEMA.as_bytes().to_vec(),
+        ),
+        ("schema/index.html".into(), schema_index().into_bytes()),
+        (".nojekyll".into(), Vec::new()),
+    ];
+    tracing::info!("maps drawn at {:.1}s", start.elapsed().as_secs_f64());
+    files.push(("data.json".into(), data::data_json(model)));
+    files.push(("data.csv".into(), data::data_csv(model)?));
+    files.push(("countries.json".into(), data::countries_json(model)));
+    tracing::info!("data files at {:.1}s", start.elapsed().as_secs_f64());
+    files.push((
+        "index.html".into(),
+        render::minify(&render::index(model, &maps)?),
+    ));
+    let country_pages: Vec<Result<(String, Vec<u8>)>> = model
+        .countries
+        .par_iter()
+        .zip(&maps.countries)
+        .map(|(c, m)| {
+            Ok((
+                format!("{}index.html", c.page),
+                render::minify(&render::country(model, c, m)?),
+            ))
+        })
+        .collect();
+    for page in country_pages {
+        let (path, bytes) = page?;
+        report.country_page_bytes.push((path.clone(), bytes.len()));
+        files.push((path, bytes));
+        report.country_pages += 1;
+    }
+    for (c, m) in model.countries.iter().zip(&maps.countries) {
+        if let Some(svg) = &m.outline_svg {
+            files.push((format!("{}outline.svg", c.page), svg.clone().into_bytes()));
+        }
+        if let Some(geojson) = &m.geojson {
+            files.push((format!("{}map.geojson", c.page), geojson.clone()));
+        }
+        let unmapped = m.unmapped_set();
+        let pages: Vec<Result<(String, Vec<u8>)>> = m
+            .regions
+            .par_iter()
+            .map(|region| {
+                let html = render::minify(&render::region(model, c, region, &unmapped)?);
+                Ok((format!("{}{}/index.html", c.page, region.slug), html))
+            })
+            .collect();
+        for page in pages {
+            files.push(page?);
+            report.region_pages += 1;
+        }
+    }
+    for (path, bytes) in &files {
+        report.bytes += bytes.len() as u64;
+        if let Some(page) = path.strip_suffix("index.html")
+            && page.ends_with('/')
+        {
+            write_page(&dir, page, bytes)?;
+        } else {
+            write_file(&dir.join(path), bytes)?;
+        }
+    }
+    tracing::info!(
+        "overview, country and region pages at {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    let (pages, bytes) = render::write_municipality_pages(model, &maps, &dir)?;
+    tracing::info!(
+        "municipality pages at {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    report.municipality_pages = pages;
+    report.bytes += bytes;
+
+    // Every page in data.json must exist before the site is published.
+    let missing: Vec<&str> = model
+        .records
+        .iter()
+        .filter(|r| !dir.join(&r.page).join("index.html").is_file())
+        .map(|r| r.page.as_str())
+        .take(5)
+        .collect();
+    if !missing.is_empty() {
+        bail!("pages missing after rendering, e.g. {missing:?}");
+    }
+    staging.commit()?;
+    tracing::info!("swapped in at {:.1}s", start.elapsed().as_secs_f64());
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Build-time integrity: unique pages, counts that add up.
+fn check_integrity(model: &SiteModel) -> Result<()> {
+    let mut pages = HashSet::new();
+    for r in &model.records {
+        if !pages.insert(r.page.as_str()) {
+            bail!(
+                "two municipalities would share the page {} (id {})",
+                r.page,
+                r.id
+            );
+        }
+    }
+    for c in &model.countries {
+        let s = &c.stats;
+        let by_cat: usize = s.by_category.values().sum();
+        let by_provider: usize = s.providers.iter().map(|p| p.count).sum();
+        if by_cat != s.municipalities
+            || by_provider != s.municipalities
+            || c.records.len() != s.municipalities
+        {
+            bail!(
+                "counts of {} do not add up ({by_cat} by category, {by_provider} by provider, {} total)",
+                c.country.code,
+                s.municipalities
+            );
+        }
+    }
+    Ok(())
+}
+
+fn schema_index() -> String {
+    "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>mxmap schemas</title>\
+     <h1>JSON Schemas</h1><ul><li><a href=\"data.schema.json\">data.schema.json</a> (data.json)</li>\
+     <li><a href=\"countries.schema.json\">countries.schema.json</a> (countries.json)</li></ul></html>"
+        .to_string()
+}

@@ -1,0 +1,359 @@
+//! The site model: one record per seed municipality and the statistics per country,
+//! computed once. Pages, map data, JSON and CSV are all rendered from this model, so
+//! they cannot disagree.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::slug::municipality_slug;
+use crate::classify::{Category, Jurisdiction, MxLocation, Rule, Verdict};
+use crate::countries::Country;
+use crate::evidence::Timestamp;
+use crate::scan::domain::DomainScan;
+use crate::seeds::{Domain, Municipality};
+
+/// How the scan of a municipality went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum ScanStatus {
+    /// Every lookup answered.
+    #[serde(rename = "ok")]
+    Ok,
+    /// The verdict stands, but some secondary lookups failed.
+    #[serde(rename = "partial")]
+    Partial,
+    /// The MX lookup failed: no verdict (a scan error, not "no email").
+    #[serde(rename = "error")]
+    Error,
+    /// The seed has no domain.
+    #[serde(rename = "no-domain")]
+    NoDomain,
+    /// The seed's domain is not a valid domain name.
+    #[serde(rename = "invalid-domain")]
+    InvalidDomain,
+}
+
+impl ScanStatus {
+    /// Stable slug.
+    pub fn slug(self) -> &'static str {
+        match self {
+            ScanStatus::Ok => "ok",
+            ScanStatus::Partial => "partial",
+            ScanStatus::Error => "error",
+            ScanStatus::NoDomain => "no-domain",
+            ScanStatus::InvalidDomain => "invalid-domain",
+        }
+    }
+}
+
+/// One municipality with its verdict.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Seed id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Country.
+    pub country: &'static Country,
+    /// Region.
+    pub region: Option<String>,
+    /// Domain.
+    pub domain: Option<Domain>,
+    /// Why the seed's domain was unusable.
+    pub domain_problem: Option<String>,
+    /// Population.
+    pub population: Option<u64>,
+    /// OSM relation id.
+    pub osm_relation_id: Option<u64>,
+    /// Scan status.
+    pub status: ScanStatus,
+    /// Newest observation behind the verdict.
+    pub scanned_at: Option<Timestamp>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The domain's scan (shared by municipalities with the same domain).
+    pub scan: Option<Arc<DomainScan>>,
+    /// Page slug.
+    pub slug: String,
+    /// Page path relative to the site root, ending in `/`.
+    pub page: String,
+}
+
+impl Record {
+    /// Builds a record; `page` is derived from country, name and id.
+    pub fn new(m: &Municipality, verdict: Verdict, scan: Option<Arc<DomainScan>>) -> Record {
+        let status = match (&m.domain, &m.domain_problem, &scan) {
+            (None, Some(_), _) => ScanStatus::InvalidDomain,
+            (None, None, _) => ScanStatus::NoDomain,
+            (Some(_), _, _) if verdict.rule == Rule::DnsError => ScanStatus::Error,
+            (Some(_), _, Some(s)) if !s.failures().is_empty() => ScanStatus::Partial,
+            _ => ScanStatus::Ok,
+        };
+        let scanned_at = scan
+            .as_ref()
+            .and_then(|s| s.observations().iter().map(|o| o.at).max());
+        let slug = municipality_slug(&m.name, &m.id, m.country.code);
+        Record {
+            page: format!("{}/m/{}/", m.country.code, slug),
+            id: m.id.clone(),
+            name: m.name.clone(),
+            country: m.country,
+            region: m.region.clone(),
+            domain: m.domain.clone(),
+            domain_problem: m.domain_problem.clone(),
+            population: m.population,
+            osm_relation_id: m.osm_relation_id,
+            status,
+            scanned_at,
+            verdict,
+            scan,
+            slug,
+        }
+    }
+}
+
+/// Count of one provider.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderShare {
+    /// Provider slug.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Category.
+    pub category: Category,
+    /// Jurisdiction of the most municipalities with it (it is per-country relative).
+    pub jurisdiction: Jurisdiction,
+    /// Municipalities.
+    pub count: usize,
+    /// Sum of known populations.
+    pub population: u64,
+}
+
+/// Statistics of a set of records (a country, or Europe).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Municipalities.
+    pub municipalities: usize,
+    /// With a usable domain.
+    pub with_domain: usize,
+    /// With a known provider (not `unknown`).
+    pub classified: usize,
+    /// MX lookup failed.
+    pub scan_errors: usize,
+    /// Some secondary lookups failed.
+    pub partial: usize,
+    /// On Microsoft, Google or Amazon.
+    pub us_hyperscaler: usize,
+    /// With a domestic provider.
+    pub domestic: usize,
+    /// Known population total.
+    pub population: u64,
+    /// Municipalities with a population figure.
+    pub with_population: usize,
+    /// Per category (every category present).
+    pub by_category: BTreeMap<Category, usize>,
+    /// Per jurisdiction (every bucket present).
+    pub by_jurisdiction: BTreeMap<Jurisdiction, usize>,
+    /// Per MX location (every bucket present).
+    pub by_mx_location: BTreeMap<MxLocation, usize>,
+    /// Per rule.
+    pub by_rule: BTreeMap<Rule, usize>,
+    /// Per provider, most common first.
+    pub providers: Vec<ProviderShare>,
+    /// Behind a gateway with a US hyperscaler mailbox.
+    pub us_via_gateway: usize,
+}
+
+impl Stats {
+    /// Computes statistics over `records`.
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Stats {
+        let mut s = Stats::default();
+        for c in Category::ALL {
+            s.by_category.insert(*c, 0);
+        }
+        for j in Jurisdiction::ALL {
+            s.by_jurisdiction.insert(*j, 0);
+        }
+        for l in MxLocation::ALL {
+            s.by_mx_location.insert(*l, 0);
+        }
+        let mut providers: HashMap<String, (ProviderShare, HashMap<Jurisdiction, usize>)> =
+            HashMap::new();
+        for r in records {
+            let v = &r.verdict;
+            s.municipalities += 1;
+            if r.domain.is_some() {
+                s.with_domain += 1;
+            }
+            if v.category != Category::Unknown {
+                s.classified += 1;
+            }
+            match r.status {
+                ScanStatus::Error => s.scan_errors += 1,
+                ScanStatus::Partial => s.partial += 1,
+                _ => {}
+            }
+            if v.category == Category::UsHyperscaler {
+                s.us_hyperscaler += 1;
+                if v.gateway.is_some() {
+                    s.us_via_gateway += 1;
+                }
+            }
+            if v.jurisdiction == Jurisdiction::Domestic {
+                s.domestic += 1;
+            }
+            if let Some(p) = r.population {
+                s.population += p;
+                s.with_population += 1;
+            }
+            *s.by_category.entry(v.category).or_default() += 1;
+            *s.by_jurisdiction.entry(v.jurisdiction).or_default() += 1;
+            *s.by_mx_location.entry(v.mx_location).or_default() += 1;
+            *s.by_rule.entry(v.rule).or_default() += 1;
+            let entry = providers.entry(v.provider.clone()).or_insert_with(|| {
+                (
+                    ProviderShare {
+                        id: v.provider.clone(),
+                        name: provider_label(v),
+                        category: v.category,
+                        jurisdiction: v.jurisdiction,
+                        count: 0,
+                        population: 0,
+                    },
+                    HashMap::new(),
+                )
+            });
+            entry.0.count += 1;
+            entry.0.population += r.population.unwrap_or(0);
+            *entry.1.entry(v.jurisdiction).or_default() += 1;
+        }
+        s.providers = providers
+            .into_values()
+            .map(|(mut share, juris)| {
+                share.jurisdiction = juris
+                    .into_iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .map(|(j, _)| j)
+                    .unwrap_or(Jurisdiction::Unknown);
+                share
+            })
+            .collect();
+        s.providers
+            .sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+        s
+    }
+
+    /// The most common provider other than `unknown`.
+    pub fn top_provider(&self) -> Option<&ProviderShare> {
+        self.providers.iter().find(|p| p.id != "unknown")
+    }
+}
+
+/// Display name for provider shares: third parties are grouped.
+fn provider_label(v: &Verdict) -> String {
+    match v.provider.as_str() {
+        "third-party" => "Uncatalogued third parties".to_string(),
+        "self-hosted" => "Self-hosted (own server)".to_string(),
+        _ => v.provider_name.clone(),
+    }
+}
+
+/// One country's slice of the model.
+#[derive(Debug, Clone)]
+pub struct CountryModel {
+    /// The country.
+    pub country: &'static Country,
+    /// Page path (`ee/`).
+    pub page: String,
+    /// Indices into [`SiteModel::records`], sorted by name.
+    pub records: Vec<usize>,
+    /// Statistics.
+    pub stats: Stats,
+}
+
+/// Run metadata shown on pages and in the data files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    /// ISO time of the build.
+    pub generated: String,
+    /// mxmap version.
+    pub scanner_version: String,
+    /// Signature table version.
+    pub catalog_version: String,
+    /// Rule table version.
+    pub rules_version: String,
+    /// Where the DNS answers came from.
+    pub dns_source: String,
+    /// Seed records.
+    pub municipalities: usize,
+}
+
+/// Everything the site is rendered from.
+#[derive(Debug)]
+pub struct SiteModel {
+    /// All records, by country (overview order) then id.
+    pub records: Vec<Record>,
+    /// Countries processed, in overview order.
+    pub countries: Vec<CountryModel>,
+    /// Totals.
+    pub europe: Stats,
+    /// Metadata.
+    pub meta: Meta,
+}
+
+impl SiteModel {
+    /// Assembles the model; records are grouped by country in the given country order.
+    pub fn new(mut records: Vec<Record>, countries: &[&'static Country], meta: Meta) -> SiteModel {
+        let order: HashMap<&str, usize> = countries
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code, i))
+            .collect();
+        records.sort_by(|a, b| {
+            order
+                .get(a.country.code)
+                .cmp(&order.get(b.country.code))
+                .then(a.id.cmp(&b.id))
+        });
+        let mut models = Vec::new();
+        for country in countries {
+            let mut idx: Vec<usize> = records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.country.code == country.code)
+                .map(|(i, _)| i)
+                .collect();
+            idx.sort_by(|&a, &b| {
+                records[a]
+                    .name
+                    .to_lowercase()
+                    .cmp(&records[b].name.to_lowercase())
+                    .then(records[a].id.cmp(&records[b].id))
+            });
+            let stats = Stats::of(idx.iter().map(|&i| &records[i]));
+            models.push(CountryModel {
+                country,
+                page: format!("{}/", country.code),
+                records: idx,
+                stats,
+            });
+        }
+        let europe = Stats::of(records.iter());
+        SiteModel {
+            records,
+            countries: models,
+            europe,
+            meta,
+        }
+    }
+}
+
+/// Percentage with one decimal, `0.0` for an empty denominator.
+pub fn pct(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (1000.0 * part as f64 / whole as f64).round() / 10.0
+    }
+}

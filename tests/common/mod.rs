@@ -1,0 +1,574 @@
+//! Shared helpers of the integration tests: the real `mxmap` binary, a real DNS server
+//! on loopback (`mxmap serve-world` in its own process) and a fault-injecting DNS proxy
+//! in front of it. Nothing here ever talks to anything outside 127.0.0.0/8.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture path under `tests/fixtures`.
+pub fn fixture(path: &str) -> PathBuf {
+    root().join("tests/fixtures").join(path)
+}
+
+/// The shared European dataset, if present (tests that need it skip cleanly otherwise).
+pub fn shared_europe() -> Option<PathBuf> {
+    let dir = std::env::var_os("MXMAP_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/europe"));
+    dir.join("world/zones").is_dir().then_some(dir)
+}
+
+/// A command for the real binary, run from a scratch folder so no repository config
+/// file leaks into the test.
+pub fn mxmap(cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mxmap"));
+    cmd.current_dir(cwd).env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Runs a command and returns its output, failing the test with both streams when it
+/// does not finish within `limit`. The streams are drained while it runs, so a chatty
+/// process never blocks on a full pipe.
+pub fn run(mut cmd: Command, limit: Duration) -> Output {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let (stdout, stderr) = (
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default(),
+            );
+            panic!(
+                "command did not finish within {limit:?}\nstdout (end):\n{}\nstderr (end):\n{}",
+                tail(&stdout),
+                tail(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// The last 3,000 bytes of an output, for failure messages.
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let start = text.len().saturating_sub(3000);
+    let start = (start..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    text[start..].to_string()
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "mxmap failed: {:?}\nstdout (end):\n{}\nstderr (end):\n{}",
+        out.status,
+        tail(&out.stdout),
+        tail(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `mxmap serve-world` in a child process: a real authoritative DNS server on loopback.
+pub struct WorldProcess {
+    child: Child,
+    /// Where it listens (UDP and TCP).
+    pub addr: SocketAddr,
+}
+
+impl WorldProcess {
+    /// Starts serving `world` on a free loopback port.
+    pub fn start(world: &Path, scratch: &Path) -> WorldProcess {
+        let addr_file = scratch.join(format!("world-addr-{}", std::process::id()));
+        let _ = std::fs::remove_file(&addr_file);
+        let child = Command::new(env!("CARGO_BIN_EXE_mxmap"))
+            .args(["serve-world", "--listen", "127.0.0.1:0", "--world"])
+            .arg(world)
+            .arg("--addr-file")
+            .arg(&addr_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn mxmap serve-world");
+        // Owned at once, so `Drop` reaps the child even if startup fails below.
+        let mut server = WorldProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let start = Instant::now();
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&addr_file)
+                && let Ok(addr) = text.trim().parse()
+            {
+                server.addr = addr;
+                return server;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "serve-world did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WorldProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the proxy does with a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer SERVFAIL.
+    ServFail,
+    /// Never answer (the client times out).
+    Drop,
+}
+
+/// A DNS proxy on loopback that forwards to an upstream server over UDP and TCP, and
+/// injects faults for chosen query names.
+pub struct FaultProxy {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Queries seen per name (lower case, no trailing dot).
+    pub seen: Arc<Mutex<HashMap<String, usize>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of `upstream`; queries for a name in `faults` (lower
+    /// case, without trailing dot) get that fault.
+    pub fn start(upstream: SocketAddr, faults: HashMap<String, Fault>) -> FaultProxy {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let seen_thread = seen.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let udp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind udp"));
+                let port = udp.local_addr().expect("addr").port();
+                let tcp = TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .expect("bind tcp");
+                addr_tx
+                    .send(udp.local_addr().expect("addr"))
+                    .expect("send addr");
+                let faults = Arc::new(faults);
+                let udp_loop = {
+                    let udp = udp.clone();
+                    let faults = faults.clone();
+                    let seen = seen_thread.clone();
+                    async move {
+                        let mut buf = vec![0u8; 65535];
+                        loop {
+                            let Ok((n, from)) = udp.recv_from(&mut buf).await else {
+                                continue;
+                            };
+                            let query = buf[..n].to_vec();
+                            let udp = udp.clone();
+                            let faults = faults.clone();
+                            let seen = seen.clone();
+                            tokio::spawn(async move {
+                                if let Some(reply) =
+                                    handle(&query, upstream, &faults, &seen, false).await
+                                {
+                                    let _ = udp.send_to(&reply, from).await;
+                                }
+                            });
+                        }
+                    }
+                };
+                let tcp_loop = {
+                    let faults = faults.clone();
+                    let seen = seen_thread.clone();
+                    async move {
+                        loop {
+                            let Ok((mut stream, _)) = tcp.accept().await else {
+                                continue;
+                            };
+                            let faults = faults.clone();
+                            let seen = seen.clone();
+                            tokio::spawn(async move {
+                                loop {
+                                    let Ok(len) = stream.read_u16().await else {
+                                        return;
+                                    };
+                                    let mut query = vec![0u8; len as usize];
+                                    if stream.read_exact(&mut query).await.is_err() {
+                                        return;
+                                    }
+                                    match handle(&query, upstream, &faults, &seen, true).await {
+                                        Some(reply) => {
+                                            let _ = stream.write_u16(reply.len() as u16).await;
+                                            let _ = stream.write_all(&reply).await;
+                                        }
+                                        None => {
+                                            // Hold the connection silently, like a stuck server.
+                                            tokio::time::sleep(Duration::from_secs(30)).await;
+                                            return;
+                                        }
+                                    }
+                                }
+                            });
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = udp_loop => {}
+                    _ = tcp_loop => {}
+                    _ = stop_rx => {}
+                }
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("proxy started");
+        FaultProxy {
+            addr,
+            seen,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// How many queries for `name` reached the proxy.
+    pub fn count(&self, name: &str) -> usize {
+        self.seen.lock().unwrap().get(name).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn handle(
+    query: &[u8],
+    upstream: SocketAddr,
+    faults: &HashMap<String, Fault>,
+    seen: &Mutex<HashMap<String, usize>>,
+    tcp: bool,
+) -> Option<Vec<u8>> {
+    let message = Message::from_vec(query).ok()?;
+    let name = message
+        .queries
+        .first()
+        .map(|q| {
+            q.name()
+                .to_ascii()
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    *seen.lock().unwrap().entry(name.clone()).or_default() += 1;
+    match faults.get(&name) {
+        Some(Fault::Drop) => None,
+        Some(Fault::ServFail) => {
+            let mut reply = Message::response(message.metadata.id, message.metadata.op_code);
+            reply.metadata.message_type = MessageType::Response;
+            reply.metadata.response_code = ResponseCode::ServFail;
+            reply.metadata.recursion_desired = message.metadata.recursion_desired;
+            for q in message.queries {
+                reply.add_query(q);
+            }
+            reply.to_vec().ok()
+        }
+        None => forward(query, upstream, tcp).await,
+    }
+}
+
+async fn forward(query: &[u8], upstream: SocketAddr, tcp: bool) -> Option<Vec<u8>> {
+    let work = async {
+        if tcp {
+            let mut stream = TcpStream::connect(upstream).await.ok()?;
+            stream.write_u16(query.len() as u16).await.ok()?;
+            stream.write_all(query).await.ok()?;
+            let len = stream.read_u16().await.ok()?;
+            let mut reply = vec![0u8; len as usize];
+            stream.read_exact(&mut reply).await.ok()?;
+            Some(reply)
+        } else {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+            socket.send_to(query, upstream).await.ok()?;
+            let mut buf = vec![0u8; 65535];
+            let (n, _) = socket.recv_from(&mut buf).await.ok()?;
+            buf.truncate(n);
+            Some(buf)
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), work)
+        .await
+        .ok()?
+}
+
+/// Reads `site/data.json` as JSON values.
+pub fn data_json(site: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(site.join("data.json")).expect("data.json");
+    serde_json::from_str(&text).expect("data.json parses")
+}
+
+/// The record of one municipality id.
+pub fn record<'a>(data: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
+    data.iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no record {id}"))
+}
+
+/// All files under `dir`, relative, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).expect("prefix").to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A static file server for a built site on 127.0.0.1 (GET only), for browser tests.
+pub struct StaticServer {
+    /// Base URL, ending in `/`.
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StaticServer {
+    /// Serves `root` on a free loopback port.
+    pub fn start(root: &Path) -> StaticServer {
+        let root = root.to_path_buf();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send");
+                let serve = async move {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let root = root.clone();
+                        tokio::spawn(async move { serve_one(stream, &root).await });
+                    }
+                };
+                tokio::select! {
+                    _ = serve => {}
+                    _ = stop_rx => {}
+                }
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server started");
+        StaticServer {
+            base: format!("http://{addr}/"),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve_one(mut stream: TcpStream, root: &Path) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if buf.len() > 65536 {
+            return;
+        }
+    }
+    let request = String::from_utf8_lossy(&buf);
+    let path = request.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let mut file = root.join(path.trim_start_matches('/'));
+    if path.ends_with('/') {
+        file = file.join("index.html");
+    }
+    let safe = !path.contains("..");
+    let (status, body) = match std::fs::read(&file) {
+        Ok(body) if safe => ("200 OK", body),
+        _ => ("404 Not Found", b"not found".to_vec()),
+    };
+    let kind = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        Some("js") => "text/javascript",
+        Some("json") | Some("geojson") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+}
+
+/// Debian's Chromium, if installed.
+pub fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// What headless Chromium saw on a page: the DOM after scripts ran, and every console
+/// message (errors, failed resource loads, uncaught exceptions).
+pub struct BrowserVisit {
+    /// Serialized DOM after load.
+    pub dom: String,
+    /// Console lines.
+    pub console: Vec<String>,
+}
+
+/// Loads `url` in headless Chromium (no network but loopback is used: background
+/// networking and component updates are off), saving a screenshot to `screenshot`.
+pub fn visit(browser: &Path, url: &str, screenshot: &Path) -> BrowserVisit {
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ];
+    let profile = tempfile::tempdir().expect("profile");
+    let mut dump = Command::new(browser);
+    dump.args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--dump-dom", url]);
+    let out = run(dump, Duration::from_secs(120));
+    let console = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect();
+    if let Some(dir) = screenshot.parent() {
+        std::fs::create_dir_all(dir).expect("artifact folder");
+    }
+    let profile = tempfile::tempdir().expect("profile");
+    let mut shot = Command::new(browser);
+    shot.args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--window-size=1280,1800")
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(url);
+    run(shot, Duration::from_secs(120));
+    BrowserVisit {
+        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
+        console,
+    }
+}
+
+/// Where tests leave artefacts (screenshots): `target/test-artifacts/`.
+pub fn artifacts() -> PathBuf {
+    root().join("target/test-artifacts")
+}

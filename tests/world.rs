@@ -1,0 +1,268 @@
+//! The README's offline build on the real dataset: all 47 countries scanned against the
+//! recorded world (`--world`, in-process server on 127.0.0.1), then rebuilt from the
+//! cache alone. Skips cleanly when `../shared/europe` is absent.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use scraper::{ElementRef, Html, Selector};
+use serde_json::Value;
+
+/// Countries whose boundary data does not cover their seeds, with the reason (see the
+/// dataset's README): their join rate is allowed below 95 %.
+const JOIN_EXCEPTIONS: [(&str, &str); 10] = [
+    ("it", "the boundary file is an older list of 170 comuni"),
+    ("es", "the boundary file is an older list of 256 municipios"),
+    ("ua", "the boundary file holds oblasts, the seeds raions"),
+    ("az", "the boundary file is a single polygon"),
+    ("mc", "no boundary file"),
+    ("rs", "most seeds have no OSM relation id"),
+    ("am", "most seeds have no OSM relation id"),
+    ("xk", "4 seed relations are not in the boundary file"),
+    ("mk", "7 seed relations are not in the boundary file"),
+    ("ge", "8 seed relations are not in the boundary file"),
+];
+
+#[test]
+fn full_offline_build_of_all_47_countries() {
+    let Some(data) = shared_europe() else {
+        eprintln!("skipped: ../shared/europe (or $MXMAP_DATA) not found");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    let cache = tmp.path().join("cache.json");
+    let mut cmd = mxmap(tmp.path());
+    cmd.arg("build")
+        .arg("--world")
+        .arg(data.join("world"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--overrides")
+        .arg(root().join("seeds/overrides.toml"))
+        .arg("--cache")
+        .arg(&cache)
+        .arg("--out")
+        .arg(&site)
+        .args(["--progress", "plain"]);
+    let out = run(cmd, Duration::from_secs(900));
+    let stdout = ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("117 zones, 159855 records, 0 problems"),
+        "{stderr}"
+    );
+
+    // The seed count, read independently of mxmap.
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(data.join("seeds")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        seeds += serde_json::from_str::<Vec<serde_json::Value>>(&text)
+            .unwrap()
+            .len();
+    }
+    assert_eq!(seeds, 35_843);
+
+    // Per-country summary: 47 lines plus the total, then the page count.
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            l.len() > 3
+                && !l.starts_with("cc ")
+                && l.as_bytes()[2] == b' '
+                && l.as_bytes()[..2].iter().all(u8::is_ascii_lowercase)
+        })
+        .collect();
+    assert_eq!(summary.len(), 47, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{seeds} municipality pages (seed municipalities: {seeds})"
+        )),
+        "{stdout}"
+    );
+
+    let records = data_json(&site);
+    assert_eq!(records.len(), seeds);
+    let mut pages = HashSet::new();
+    for r in &records {
+        let page = r["page"].as_str().unwrap();
+        assert!(pages.insert(page), "duplicate page {page}");
+        assert!(site.join(page).join("index.html").is_file(), "{page}");
+    }
+    let country_pages = std::fs::read_dir(&site)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().len() == 2 && e.path().join("index.html").is_file())
+        .count();
+    assert_eq!(country_pages, 47);
+    assert!(site.join("index.html").is_file() && site.join("data.csv").is_file());
+
+    // A sanity floor on the verdicts: most domains resolve to a provider, few scan errors.
+    let classified = records
+        .iter()
+        .filter(|r| r["category"] != "unknown")
+        .count();
+    let errors = records
+        .iter()
+        .filter(|r| r["scan_status"] == "error")
+        .count();
+    assert!(classified > 25_000, "only {classified} classified");
+    assert!(errors < 20, "{errors} scan errors");
+    let estonia_microsoft = records
+        .iter()
+        .filter(|r| r["country"] == "ee" && r["provider"] == "microsoft")
+        .count();
+    assert!(estonia_microsoft > 50, "{estonia_microsoft}");
+
+    check_maps(&site, &records, &stdout);
+
+    // Rebuild from the cache with no server at all.
+    let again = tmp.path().join("again");
+    let mut cmd = mxmap(tmp.path());
+    cmd.arg("render")
+        .arg("--data")
+        .arg(&data)
+        .arg("--overrides")
+        .arg(root().join("seeds/overrides.toml"))
+        .arg("--cache")
+        .arg(&cache)
+        .arg("--out")
+        .arg(&again)
+        .args(["--progress", "none"]);
+    ok(&run(cmd, Duration::from_secs(600)));
+    assert_eq!(
+        std::fs::read(site.join("data.json")).unwrap(),
+        std::fs::read(again.join("data.json")).unwrap()
+    );
+}
+
+fn select<'a>(root: ElementRef<'a>, css: &str) -> Vec<ElementRef<'a>> {
+    root.select(&Selector::parse(css).unwrap()).collect()
+}
+
+/// Every country page: one linked shape per drawn municipality, coloured by its
+/// category in data.json; every municipality linked from its country page; join rates
+/// and page-size budgets; and the overview, Estonia and Germany in headless Chromium.
+fn check_maps(site: &Path, records: &[Value], stdout: &str) {
+    let by_page: HashMap<&str, &Value> = records
+        .iter()
+        .map(|r| (r["page"].as_str().unwrap(), r))
+        .collect();
+    // "map ee: 78/79 joined (98.7 %), 78 drawn; …"
+    let mut drawn: HashMap<String, usize> = HashMap::new();
+    for line in stdout
+        .lines()
+        .filter(|l| l.starts_with("map ") && l.as_bytes().get(6) == Some(&b':'))
+    {
+        let cc = line[4..6].to_string();
+        let rate: f64 = line
+            .split('(')
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let n: usize = line
+            .split(", ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        if !JOIN_EXCEPTIONS.iter().any(|(c, _)| *c == cc) {
+            assert!(rate >= 95.0, "join rate of {cc} is {rate} %: {line}");
+        }
+        drawn.insert(cc, n);
+    }
+    assert_eq!(drawn.len(), 47, "{stdout}");
+
+    let mut sizes = Vec::new();
+    for (cc, n) in &drawn {
+        let file = site.join(cc).join("index.html");
+        let text = std::fs::read_to_string(&file).unwrap();
+        sizes.push((text.len(), cc.clone()));
+        let html = Html::parse_document(&text);
+        let maps = select(html.root_element(), "svg.map");
+        let shapes = match maps.first() {
+            Some(map) => select(*map, "a[href]"),
+            None => Vec::new(),
+        };
+        assert_eq!(
+            shapes.len(),
+            *n,
+            "{cc}: linked shapes on the municipality map"
+        );
+        for a in &shapes {
+            let page = format!("{cc}/{}", a.value().attr("href").unwrap());
+            let r = by_page
+                .get(page.as_str())
+                .unwrap_or_else(|| panic!("{page} not in data.json"));
+            let group = ElementRef::wrap(a.parent().unwrap()).unwrap();
+            assert_eq!(
+                group.value().attr("data-category"),
+                r["category"].as_str(),
+                "{page}: wrong colour"
+            );
+        }
+        let links: HashSet<String> = select(html.root_element(), "a[href]")
+            .iter()
+            .map(|a| format!("{cc}/{}", a.value().attr("href").unwrap()))
+            .collect();
+        for r in records.iter().filter(|r| r["country"] == cc.as_str()) {
+            assert!(
+                links.contains(r["page"].as_str().unwrap()),
+                "{cc} does not link {}",
+                r["page"]
+            );
+        }
+    }
+    sizes.sort();
+    let (largest, largest_cc) = sizes.last().unwrap().clone();
+    assert!(
+        largest < 2 * 1024 * 1024,
+        "{largest_cc}'s page is {largest} bytes"
+    );
+    assert!(
+        sizes[sizes.len() / 2].0 < 300 * 1024,
+        "median page {:?}",
+        sizes[sizes.len() / 2]
+    );
+
+    let Some(browser) = chromium() else {
+        eprintln!("browser checks skipped: Debian's chromium is not installed");
+        return;
+    };
+    let server = StaticServer::start(site);
+    for (page, name, expected) in [
+        ("", "overview", 46),
+        ("ee/", "estonia", drawn["ee"]),
+        ("de/", "germany", drawn["de"]),
+    ] {
+        let shot = artifacts().join("screenshots").join(format!("{name}.png"));
+        let seen = visit(&browser, &format!("{}{page}", server.base), &shot);
+        assert!(
+            seen.console.is_empty(),
+            "{name}: console messages {:?}",
+            seen.console
+        );
+        let dom = Html::parse_document(&seen.dom);
+        let map = select(dom.root_element(), "svg.map")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{name}: no map in the rendered page"));
+        assert_eq!(
+            select(map, "a[href]").len(),
+            expected,
+            "{name}: linked shapes after load"
+        );
+        assert!(shot.is_file(), "{name}: screenshot saved");
+    }
+}
