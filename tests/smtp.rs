@@ -11,6 +11,10 @@
 //!
 //! Every server binds 127.0.0.x or 127.0.2.x and every connection goes there.
 
+#[allow(dead_code)]
+mod common;
+
+use common::skip_missing;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -1070,12 +1074,12 @@ impl Postfix {
 #[test]
 fn real_postfix_variants() {
     let Some(postfix) = postfix_binary() else {
-        println!("skipped: postfix is not installed (apt-get install postfix)");
+        skip_missing("postfix (apt-get install postfix)");
         return;
     };
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        println!("skipped: starting Postfix needs root");
+        skip_missing("root (starting Postfix needs it)");
         return;
     }
     let root = Authority::new("mxmap Test Root", None);

@@ -30,7 +30,7 @@ const JOIN_EXCEPTIONS: [(&str, &str); 10] = [
 #[test]
 fn full_offline_build_of_all_47_countries() {
     let Some(data) = shared_europe() else {
-        eprintln!("skipped: ../shared/europe (or $MXMAP_DATA) not found");
+        skip_missing("../shared/europe (or $MXMAP_DATA)");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -237,7 +237,7 @@ fn check_maps(site: &Path, records: &[Value], stdout: &str) {
     );
 
     let Some(browser) = chromium() else {
-        eprintln!("browser checks skipped: Debian's chromium is not installed");
+        skip_missing("Debian's chromium (browser checks)");
         return;
     };
     let server = StaticServer::start(site);

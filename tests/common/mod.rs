@@ -25,6 +25,16 @@ pub fn fixture(path: &str) -> PathBuf {
     root().join("tests/fixtures").join(path)
 }
 
+/// Reports a test prerequisite that is missing. Locally the test is skipped with a
+/// note; under CI (`MXMAP_CI=1`, set by `.ci/run`) a missing prerequisite fails the test,
+/// so a broken install can never turn into a silently green run.
+pub fn skip_missing(what: &str) {
+    if std::env::var_os("MXMAP_CI").is_some() {
+        panic!("{what} is missing, and MXMAP_CI requires it");
+    }
+    eprintln!("skipped: {what} is missing");
+}
+
 /// The shared European dataset, if present (tests that need it skip cleanly otherwise).
 pub fn shared_europe() -> Option<PathBuf> {
     let dir = std::env::var_os("MXMAP_DATA")
