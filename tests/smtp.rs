@@ -11,7 +11,6 @@
 //!
 //! Every server binds 127.0.0.x or 127.0.2.x and every connection goes there.
 
-#[allow(dead_code)]
 mod common;
 
 use common::skip_missing;
