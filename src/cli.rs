@@ -43,6 +43,9 @@ pub struct BuildArgs {
     /// How to reach DNS.
     #[command(flatten)]
     pub dns: DnsArgs,
+    /// SMTP probing and MTA-STS policy fetching.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
     /// Output folder of the site; replaced atomically when the build succeeds.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -57,6 +60,9 @@ pub struct ScanArgs {
     /// How to reach DNS.
     #[command(flatten)]
     pub dns: DnsArgs,
+    /// SMTP probing and MTA-STS policy fetching.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 /// Arguments of `mxmap render`.
@@ -141,6 +147,41 @@ pub struct DnsArgs {
     /// Reuse cached answers younger than this (e.g. `20h`; `0` rescans everything).
     #[arg(long, value_name = "DURATION")]
     pub cache_ttl: Option<String>,
+}
+
+/// How to probe mail servers (SMTP/STARTTLS) and fetch MTA-STS policies.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ProbeArgs {
+    /// Skip the SMTP probe and the MTA-STS policy fetch: DNS only. Transport grades
+    /// become `?` ("not probed").
+    #[arg(long)]
+    pub no_smtp: bool,
+    /// Name announced in EHLO; should be this host's real FQDN on a live scan.
+    /// Default: the machine's host name.
+    #[arg(long, value_name = "FQDN")]
+    pub ehlo_name: Option<String>,
+    /// SMTP port to probe (only with --loopback-only; real MX hosts listen on 25).
+    #[arg(long, value_name = "PORT")]
+    pub smtp_port: Option<u16>,
+    /// HTTPS port for MTA-STS policy fetches (only with --loopback-only; 443 otherwise).
+    #[arg(long, value_name = "PORT")]
+    pub https_port: Option<u16>,
+    /// SMTP sessions in flight at most (each address still gets one at a time).
+    #[arg(long, value_name = "N")]
+    pub smtp_concurrency: Option<usize>,
+    /// SMTP connect timeout, e.g. `10s`.
+    #[arg(long, value_name = "DURATION")]
+    pub smtp_connect_timeout: Option<String>,
+    /// Timeout for the greeting and each SMTP reply, e.g. `30s`.
+    #[arg(long, value_name = "DURATION")]
+    pub smtp_reply_timeout: Option<String>,
+    /// Trust these PEM CA certificates instead of Mozilla's roots (a test CA; only with
+    /// --loopback-only).
+    #[arg(long, value_name = "FILE")]
+    pub trust_pem: Option<PathBuf>,
+    /// Skip the extra connections that test which TLS versions a server accepts.
+    #[arg(long)]
+    pub no_tls_versions: bool,
 }
 
 /// Progress output style.

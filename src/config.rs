@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{CommonArgs, DnsArgs, ProgressMode};
+use crate::cli::{CommonArgs, DnsArgs, ProbeArgs, ProgressMode};
 use crate::countries::{self, Country};
 
 /// Default base folder of the reference data, relative to the working folder: a
@@ -63,6 +63,109 @@ impl Default for DnsConfig {
     }
 }
 
+/// Resolved settings of the connection stage: SMTP probes and MTA-STS fetches.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    /// Probe at all (`--no-smtp` switches it off).
+    pub enabled: bool,
+    /// EHLO identity.
+    pub ehlo_name: String,
+    /// SMTP port (25 unless loopback-only).
+    pub smtp_port: u16,
+    /// HTTPS port of MTA-STS policy hosts (443 unless loopback-only).
+    pub https_port: u16,
+    /// Global cap on concurrent SMTP sessions.
+    pub concurrency: usize,
+    /// SMTP connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of the greeting and each reply.
+    pub reply_timeout: Duration,
+    /// PEM trust anchors replacing Mozilla's (tests).
+    pub trust_pem: Option<PathBuf>,
+    /// Test which TLS versions each server accepts.
+    pub tls_versions: bool,
+    /// Refuse targets outside 127.0.0.0/8 (follows the DNS loopback policy).
+    pub loopback_only: bool,
+}
+
+impl Default for ProbeSettings {
+    fn default() -> Self {
+        ProbeSettings {
+            enabled: true,
+            ehlo_name: default_ehlo_name(),
+            smtp_port: 25,
+            https_port: 443,
+            concurrency: 16,
+            connect_timeout: Duration::from_secs(10),
+            reply_timeout: Duration::from_secs(30),
+            trust_pem: None,
+            tls_versions: true,
+            loopback_only: false,
+        }
+    }
+}
+
+/// The machine's host name (what EHLO should announce), or a reserved name.
+fn default_ehlo_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
+        .unwrap_or_else(|| "mxmap.invalid".into())
+}
+
+impl ProbeSettings {
+    fn resolve(args: Option<&ProbeArgs>, loopback_only: bool) -> Result<ProbeSettings> {
+        let mut settings = ProbeSettings {
+            loopback_only,
+            ..ProbeSettings::default()
+        };
+        let Some(args) = args else {
+            return Ok(settings);
+        };
+        settings.enabled = !args.no_smtp;
+        settings.tls_versions = !args.no_tls_versions;
+        if let Some(name) = &args.ehlo_name {
+            settings.ehlo_name = name.clone();
+        }
+        let loopback_flag = |flag: &str| -> Result<()> {
+            if loopback_only {
+                Ok(())
+            } else {
+                bail!(
+                    "{flag} is only allowed with --loopback-only (or --world): real mail servers are probed on their standard ports with Mozilla's roots"
+                )
+            }
+        };
+        if let Some(port) = args.smtp_port {
+            loopback_flag("--smtp-port")?;
+            settings.smtp_port = port;
+        }
+        if let Some(port) = args.https_port {
+            loopback_flag("--https-port")?;
+            settings.https_port = port;
+        }
+        if let Some(pem) = &args.trust_pem {
+            loopback_flag("--trust-pem")?;
+            settings.trust_pem = Some(pem.clone());
+        }
+        if let Some(c) = args.smtp_concurrency {
+            if c == 0 {
+                bail!("--smtp-concurrency must be at least 1");
+            }
+            settings.concurrency = c;
+        }
+        if let Some(t) = &args.smtp_connect_timeout {
+            settings.connect_timeout = parse_duration(t).context("--smtp-connect-timeout")?;
+        }
+        if let Some(t) = &args.smtp_reply_timeout {
+            settings.reply_timeout = parse_duration(t).context("--smtp-reply-timeout")?;
+        }
+        Ok(settings)
+    }
+}
+
 /// The resolved configuration of one run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -80,6 +183,8 @@ pub struct Config {
     pub partial_countries: bool,
     /// DNS settings.
     pub dns: DnsConfig,
+    /// SMTP probe and MTA-STS fetch settings.
+    pub probe: ProbeSettings,
     /// Progress output.
     pub progress: ProgressMode,
     /// Quiet output.
@@ -113,7 +218,11 @@ struct FileDns {
 
 impl Config {
     /// Resolves the configuration from flags and the config file.
-    pub fn resolve(common: &CommonArgs, dns: Option<&DnsArgs>) -> Result<Config> {
+    pub fn resolve(
+        common: &CommonArgs,
+        dns: Option<&DnsArgs>,
+        probe: Option<&ProbeArgs>,
+    ) -> Result<Config> {
         let (file, base) = load_file(common.config.as_deref())?;
         let rel = |p: &PathBuf| {
             if p.is_absolute() {
@@ -200,6 +309,7 @@ impl Config {
             (None, true) => Nameservers::System,
         };
         dns_config.check_loopback()?;
+        let probe = ProbeSettings::resolve(probe, dns_config.loopback_only)?;
 
         Ok(Config {
             seeds_dir,
@@ -209,6 +319,7 @@ impl Config {
             countries,
             partial_countries,
             dns: dns_config,
+            probe,
             progress: common.progress,
             quiet: common.quiet,
         })
@@ -340,7 +451,7 @@ mod tests {
             loopback_only: true,
             ..Default::default()
         };
-        let err = Config::resolve(&CommonArgs::default(), Some(&dns)).unwrap_err();
+        let err = Config::resolve(&CommonArgs::default(), Some(&dns), None).unwrap_err();
         assert!(format!("{err:#}").contains("refuses 192.0.2.1"), "{err:#}");
     }
 
@@ -350,7 +461,7 @@ mod tests {
             loopback_only: true,
             ..Default::default()
         };
-        assert!(Config::resolve(&CommonArgs::default(), Some(&dns)).is_err());
+        assert!(Config::resolve(&CommonArgs::default(), Some(&dns), None).is_err());
     }
 
     #[test]
@@ -360,7 +471,7 @@ mod tests {
             loopback_only: true,
             ..Default::default()
         };
-        let config = Config::resolve(&CommonArgs::default(), Some(&dns)).unwrap();
+        let config = Config::resolve(&CommonArgs::default(), Some(&dns), None).unwrap();
         assert_eq!(
             config.dns.nameservers,
             Nameservers::Explicit(vec![

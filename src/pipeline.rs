@@ -17,11 +17,14 @@ use crate::classify::rules::RuleBook;
 use crate::classify::{self, Category};
 use crate::cli::{BuildArgs, Command, RenderArgs, ScanArgs, ServeWorldArgs};
 use crate::config::{Config, Nameservers};
+use crate::grade::{self, Security, SecurityInput};
 use crate::name::DnsName;
 use crate::progress::Progress;
 use crate::scan::cache::ScanCache;
+use crate::scan::connect::{Connections, Reusable, connect};
 use crate::scan::domain::DomainScan;
 use crate::scan::lookups::{Backend, Lookups};
+use crate::scan::probe::SmtpProbe;
 use crate::scan::resolver::{LiveResolver, now};
 use crate::seeds::{self, Domain, Municipality, Seeds};
 use crate::site::model::{Meta, Record, SiteModel, Stats};
@@ -91,6 +94,7 @@ fn domains_of(seeds: &Seeds) -> Vec<DnsName> {
 /// The result of a scan (live or replayed from the cache).
 struct ScanResult {
     scans: HashMap<DnsName, Arc<DomainScan>>,
+    connections: Connections,
     source: String,
     loopback: bool,
 }
@@ -156,6 +160,10 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             }
             None => None,
         };
+        let reuse = previous
+            .as_ref()
+            .map(|c| Reusable::fresh(c, config.dns.cache_ttl, now()))
+            .unwrap_or_default();
         let lookups = Arc::new(Lookups::new(
             Backend::Live(Box::new(resolver)),
             previous,
@@ -167,10 +175,37 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         let progress = Progress::new(config.progress, config.quiet, "scan", total as u64);
         let scans = crate::scan::scan_domains(lookups.clone(), domains, config.dns.concurrency, &progress).await;
         progress.finish();
+        let dns_elapsed = started.elapsed().as_secs_f64();
+        let connected = if config.probe.enabled {
+            let started = Instant::now();
+            let (connections, cs) = connect(
+                &scans,
+                &lookups,
+                &config.probe,
+                &reuse,
+                (config.progress, config.quiet),
+            )
+            .await?;
+            if !config.quiet {
+                eprintln!(
+                    "smtp: {} MX addresses, {} probed ({} reached an SMTP server), {} reused from cache; MTA-STS: {} policies fetched, {} reused; in {:.1}s",
+                    cs.pairs,
+                    cs.probed,
+                    cs.reached,
+                    cs.reused,
+                    cs.fetched,
+                    cs.fetches_reused,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Some(connections)
+        } else {
+            None
+        };
         // Every scan task has been joined, so this is the last reference.
         let mut lookups = Arc::try_unwrap(lookups)
             .map_err(|_| anyhow::anyhow!("scan tasks still hold the lookup table"))?;
-        let elapsed = started.elapsed().as_secs_f64();
+        let elapsed = dns_elapsed;
         let stats = &lookups.stats;
         use std::sync::atomic::Ordering::Relaxed;
         if !config.quiet {
@@ -188,6 +223,20 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         let saving = Instant::now();
         let mut cache = lookups.take_previous().unwrap_or_else(|| ScanCache::new(source.clone()));
         cache.merge(lookups.observations());
+        let connections = match connected {
+            Some(connections) => {
+                cache.merge_probes(connections.probes.values().flatten().cloned());
+                cache.merge_policies(
+                    connections
+                        .policies
+                        .iter()
+                        .map(|(d, p)| (d.clone(), p.clone())),
+                );
+                connections
+            }
+            // Not probing now: the last probes on record still describe the servers.
+            None => Connections::from_cache(&cache),
+        };
         cache.save(&config.cache, now())?;
         if !config.quiet {
             eprintln!(
@@ -202,6 +251,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         }
         Ok(ScanResult {
             scans,
+            connections,
             loopback: config.dns.loopback_only,
             source,
         })
@@ -218,6 +268,7 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
         )
     })?;
     tracing::info!("cache loaded in {:.1}s", started.elapsed().as_secs_f64());
+    let connections = Connections::from_cache(&cache);
     let source = cache.source.clone();
     let loopback = source_is_loopback(&source);
     let rt = runtime()?;
@@ -247,6 +298,7 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
     tracing::debug!("replayed {missing} questions from the cache");
     Ok(ScanResult {
         scans,
+        connections,
         source,
         loopback,
     })
@@ -267,25 +319,51 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
     let options = Options {
         check_mx_addresses: !result.loopback,
     };
+    // One assessment per domain: municipalities sharing a domain share it.
+    let assessed_at = now();
+    let mut domains: Vec<&DnsName> = result.scans.keys().collect();
+    domains.sort();
+    let securities: HashMap<&DnsName, Arc<Security>> = domains
+        .par_iter()
+        .map(|d| {
+            let scan = &result.scans[*d];
+            let probes: Vec<SmtpProbe> = result
+                .connections
+                .probes_of(scan)
+                .iter()
+                .map(|p| (**p).clone())
+                .collect();
+            let security = grade::assess(&SecurityInput {
+                scan,
+                probes: &probes,
+                mta_sts_policy: result.connections.policies.get(*d).map(|p| &**p),
+                now: assessed_at,
+            });
+            (*d, Arc::new(security))
+        })
+        .collect();
     let records: Vec<Record> = inputs
         .seeds
         .municipalities
         .par_iter()
         .map(|m: &Municipality| {
-            let scan = m
-                .domain
-                .as_ref()
-                .and_then(|d| result.scans.get(&d.ascii))
-                .cloned();
+            let domain = m.domain.as_ref().map(|d| &d.ascii);
+            let scan = domain.and_then(|d| result.scans.get(d)).cloned();
+            let probes = scan
+                .as_deref()
+                .map(|s| result.connections.probes_of(s))
+                .unwrap_or_default();
+            let probe_refs: Vec<&SmtpProbe> = probes.iter().map(|p| &**p).collect();
             let verdict = classify::classify(
                 m,
                 scan.as_deref(),
-                &[],
+                &probe_refs,
                 &inputs.overrides,
                 catalog,
                 &options,
             );
-            Record::new(m, verdict, scan)
+            let security = domain.and_then(|d| securities.get(d)).cloned();
+            Record::new(m, verdict, scan, security)
         })
         .collect();
     let meta = Meta {
@@ -388,7 +466,7 @@ fn render_site(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
 }
 
 fn build(args: BuildArgs) -> Result<()> {
-    let config = Config::resolve(&args.common, Some(&args.dns))?;
+    let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let result = scan_live(&config, domains_of(&inputs.seeds))?;
@@ -398,7 +476,7 @@ fn build(args: BuildArgs) -> Result<()> {
 }
 
 fn scan(args: ScanArgs) -> Result<()> {
-    let config = Config::resolve(&args.common, Some(&args.dns))?;
+    let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
     let inputs = load_inputs(&config)?;
     let result = scan_live(&config, domains_of(&inputs.seeds))?;
     let model = classify_all(&inputs, &result, &config);
@@ -407,7 +485,7 @@ fn scan(args: ScanArgs) -> Result<()> {
 }
 
 fn render(args: RenderArgs) -> Result<()> {
-    let config = Config::resolve(&args.common, None)?;
+    let config = Config::resolve(&args.common, None, None)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;

@@ -2,7 +2,9 @@
 //!
 //! `mxmap render` replays the scanner against it (no network), and a later scan
 //! reuses entries younger than the freshness TTL. Merging never replaces a good answer
-//! with a failure: a resolver outage keeps the last known good observation.
+//! with a failure: a resolver outage keeps the last known good observation. The same
+//! holds for SMTP probes (keyed by MX host and address) and MTA-STS policy fetches
+//! (keyed by mail domain): a probe that reached no server does not replace one that did.
 
 use rustc_hash::FxHashMap;
 use std::io::{BufReader, BufWriter, Write};
@@ -12,11 +14,16 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use std::net::IpAddr;
+
 use crate::evidence::{Observation, RType, Timestamp};
 use crate::name::DnsName;
+use crate::scan::mta_sts::PolicyFetch;
+use crate::scan::probe::SmtpProbe;
 
-/// Format version of the cache file; bump on incompatible changes.
-const FORMAT: u32 = 1;
+/// Format version of the cache file; bump on incompatible changes. Format 1 (DNS
+/// observations only) is still read.
+const FORMAT: u32 = 2;
 
 /// The cache in memory.
 #[derive(Debug, Default)]
@@ -26,6 +33,8 @@ pub struct ScanCache {
     /// When the cache was last written.
     pub written_at: Timestamp,
     entries: FxHashMap<(DnsName, RType), Arc<Observation>>,
+    probes: FxHashMap<(DnsName, IpAddr), Arc<SmtpProbe>>,
+    policies: FxHashMap<DnsName, Arc<PolicyFetch>>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +43,23 @@ struct FileOut<'a> {
     source: &'a str,
     written_at: Timestamp,
     observations: Vec<&'a Observation>,
+    probes: Vec<&'a SmtpProbe>,
+    policies: Vec<PolicyOut<'a>>,
+}
+
+/// One policy fetch with the mail domain it belongs to.
+#[derive(Serialize)]
+struct PolicyOut<'a> {
+    domain: &'a DnsName,
+    #[serde(flatten)]
+    fetch: &'a PolicyFetch,
+}
+
+#[derive(Deserialize)]
+struct PolicyIn {
+    domain: DnsName,
+    #[serde(flatten)]
+    fetch: PolicyFetch,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +68,10 @@ struct FileIn {
     source: String,
     written_at: Timestamp,
     observations: Vec<Observation>,
+    #[serde(default)]
+    probes: Vec<SmtpProbe>,
+    #[serde(default)]
+    policies: Vec<PolicyIn>,
 }
 
 impl ScanCache {
@@ -51,6 +81,8 @@ impl ScanCache {
             source: source.into(),
             written_at: 0,
             entries: FxHashMap::default(),
+            probes: FxHashMap::default(),
+            policies: FxHashMap::default(),
         }
     }
 
@@ -72,7 +104,7 @@ impl ScanCache {
                     path.display()
                 )
             })?;
-        if parsed.format != FORMAT {
+        if !(1..=FORMAT).contains(&parsed.format) {
             bail!(
                 "scan cache {} has format {} but this mxmap writes format {FORMAT}; move it away or pass another --cache",
                 path.display(),
@@ -84,10 +116,22 @@ impl ScanCache {
             .into_iter()
             .map(|o| ((o.name.clone(), o.rtype), Arc::new(o)))
             .collect();
+        let probes = parsed
+            .probes
+            .into_iter()
+            .map(|p| ((p.host.clone(), p.ip), Arc::new(p)))
+            .collect();
+        let policies = parsed
+            .policies
+            .into_iter()
+            .map(|p| (p.domain, Arc::new(p.fetch)))
+            .collect();
         Ok(Some(ScanCache {
             source: parsed.source,
             written_at: parsed.written_at,
             entries,
+            probes,
+            policies,
         }))
     }
 
@@ -97,6 +141,57 @@ impl ScanCache {
     }
 
     /// Number of cached observations.
+    /// The cached probe of `host` at `ip`.
+    pub fn probe(&self, host: &DnsName, ip: IpAddr) -> Option<&Arc<SmtpProbe>> {
+        self.probes.get(&(host.clone(), ip))
+    }
+
+    /// Every cached probe.
+    pub fn probes(&self) -> impl Iterator<Item = &Arc<SmtpProbe>> {
+        self.probes.values()
+    }
+
+    /// Every cached MTA-STS policy fetch with its mail domain.
+    pub fn policies(&self) -> impl Iterator<Item = (&DnsName, &Arc<PolicyFetch>)> {
+        self.policies.iter()
+    }
+
+    /// The cached MTA-STS policy fetch of `domain`.
+    pub fn policy(&self, domain: &DnsName) -> Option<&Arc<PolicyFetch>> {
+        self.policies.get(domain)
+    }
+
+    /// Adds probes; a probe that reached no server never replaces one that did.
+    pub fn merge_probes(&mut self, probes: impl IntoIterator<Item = Arc<SmtpProbe>>) {
+        for probe in probes {
+            let key = (probe.host.clone(), probe.ip);
+            match self.probes.get(&key) {
+                Some(old) if !probe.outcome.reached() && old.outcome.reached() => {}
+                Some(old) if old.at > probe.at => {}
+                _ => {
+                    self.probes.insert(key, probe);
+                }
+            }
+        }
+    }
+
+    /// Adds policy fetches of `(domain, fetch)`; a fetch that measured nothing (our own
+    /// timeout, a failed lookup) never replaces one that did.
+    pub fn merge_policies(
+        &mut self,
+        fetches: impl IntoIterator<Item = (DnsName, Arc<PolicyFetch>)>,
+    ) {
+        for (domain, fetch) in fetches {
+            match self.policies.get(&domain) {
+                Some(old) if fetch.unmeasured() && !old.unmeasured() => {}
+                Some(old) if old.at > fetch.at => {}
+                _ => {
+                    self.policies.insert(domain, fetch);
+                }
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -140,11 +235,21 @@ impl ScanCache {
         let mut observations: Vec<&Observation> = self.entries.values().map(|o| &**o).collect();
         // Sorted output keeps the file diffable and runs reproducible.
         observations.sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
+        let mut probes: Vec<&SmtpProbe> = self.probes.values().map(|p| &**p).collect();
+        probes.sort_by(|a, b| (&a.host, a.ip).cmp(&(&b.host, b.ip)));
+        let mut policies: Vec<PolicyOut> = self
+            .policies
+            .iter()
+            .map(|(domain, fetch)| PolicyOut { domain, fetch })
+            .collect();
+        policies.sort_by(|a, b| a.domain.cmp(b.domain));
         let out = FileOut {
             format: FORMAT,
             source: &self.source,
             written_at: now,
             observations,
+            probes,
+            policies,
         };
         let write = || -> Result<()> {
             let file = std::fs::File::create(&tmp)?;
@@ -225,6 +330,65 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    fn probe(outcome: crate::scan::probe::ProbeOutcome, at: Timestamp) -> Arc<SmtpProbe> {
+        Arc::new(SmtpProbe {
+            host: DnsName::parse("mx.example.org").unwrap(),
+            ip: "127.0.0.5".parse().unwrap(),
+            port: 25,
+            at,
+            elapsed_ms: 1,
+            outcome,
+            greeting: None,
+            ehlo: None,
+            ehlo_keywords: Vec::new(),
+            starttls_advertised: false,
+            possibly_stripped: false,
+            starttls_reply: None,
+            tls: None,
+            banner_host: None,
+            ehlo_host: None,
+            software: None,
+            error: None,
+        })
+    }
+
+    #[test]
+    fn probes_keep_the_last_reached_server_and_round_trip() {
+        use crate::scan::probe::ProbeOutcome;
+        let host = DnsName::parse("mx.example.org").unwrap();
+        let ip: IpAddr = "127.0.0.5".parse().unwrap();
+        let mut cache = ScanCache::new("test");
+        cache.merge_probes([probe(ProbeOutcome::Completed, 100)]);
+        cache.merge_probes([probe(ProbeOutcome::Unreachable, 200)]);
+        assert_eq!(
+            cache.probe(&host, ip).unwrap().outcome,
+            ProbeOutcome::Completed
+        );
+        cache.merge_probes([probe(ProbeOutcome::Completed, 300)]);
+        assert_eq!(cache.probe(&host, ip).unwrap().at, 300);
+
+        let dir = std::env::temp_dir().join(format!("mxmap-cache-p-{}", std::process::id()));
+        let path = dir.join("cache.json");
+        cache.save(&path, 1).unwrap();
+        let back = ScanCache::load(&path).unwrap().unwrap();
+        assert_eq!(back.probes().count(), 1);
+        // A format-1 file (DNS only) still loads, with no probes.
+        std::fs::write(
+            &path,
+            r#"{"format":1,"source":"s","written_at":1,"observations":[]}"#,
+        )
+        .unwrap();
+        let old = ScanCache::load(&path).unwrap().unwrap();
+        assert_eq!((old.len(), old.probes().count()), (0, 0));
+        std::fs::write(
+            &path,
+            r#"{"format":9,"source":"s","written_at":1,"observations":[]}"#,
+        )
+        .unwrap();
+        assert!(ScanCache::load(&path).is_err());
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod client;
+pub mod connect;
 pub mod domain;
 pub mod lookups;
 pub mod mta_sts;

@@ -8,7 +8,7 @@ use super::model::{Record, SiteModel, Stats, pct};
 use crate::classify::EvidenceItem;
 
 /// Scalar columns of `data.csv`, in order (also the scalar fields of `data.json`).
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 30] = [
     "id",
     "name",
     "country",
@@ -33,6 +33,11 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "flags",
     "scan_status",
     "scanned_at",
+    "grade",
+    "grade_transport",
+    "grade_auth",
+    "grade_reason",
+    "failed_checks",
     "page",
 ];
 
@@ -64,6 +69,12 @@ struct DataRecord<'a> {
     tenant: Option<&'a str>,
     scan_status: &'static str,
     scanned_at: Option<String>,
+    grade: Option<&'static str>,
+    grade_transport: &'static str,
+    grade_auth: &'static str,
+    grade_partial: bool,
+    grade_reason: Option<String>,
+    failed_checks: Vec<&'a str>,
     mx_hosts: Vec<String>,
     evidence: &'a [EvidenceItem],
     page: &'a str,
@@ -98,6 +109,24 @@ fn data_record(r: &Record) -> DataRecord<'_> {
         tenant: v.tenant.as_deref(),
         scan_status: r.status.slug(),
         scanned_at: r.scanned_at.map(iso_time),
+        grade: r.published_grade().map(|l| l.as_str()),
+        grade_transport: r
+            .security
+            .as_ref()
+            .map_or("?", |s| s.transport.letter.as_str()),
+        grade_auth: r.security.as_ref().map_or("?", |s| s.auth.letter.as_str()),
+        grade_partial: r.security.as_ref().is_some_and(|s| s.overall.partial),
+        grade_reason: r.grade_reason(),
+        failed_checks: r
+            .security
+            .as_ref()
+            .map(|s| {
+                let mut checks: Vec<&str> =
+                    s.failed_checks.iter().map(|f| f.check.as_str()).collect();
+                checks.dedup();
+                checks
+            })
+            .unwrap_or_default(),
         mx_hosts: r
             .scan
             .as_ref()
@@ -154,6 +183,11 @@ pub fn data_csv(model: &SiteModel) -> anyhow::Result<Vec<u8>> {
             d.flags.join(";"),
             d.scan_status.to_string(),
             d.scanned_at.clone().unwrap_or_default(),
+            opt(d.grade),
+            d.grade_transport.to_string(),
+            d.grade_auth.to_string(),
+            d.grade_reason.clone().unwrap_or_default(),
+            d.failed_checks.join(";"),
             d.page.to_string(),
         ])?;
     }
@@ -177,6 +211,10 @@ struct CountryRecord<'a> {
     by_category: std::collections::BTreeMap<&'static str, usize>,
     by_jurisdiction: std::collections::BTreeMap<&'static str, usize>,
     by_mx_location: std::collections::BTreeMap<&'static str, usize>,
+    by_grade: &'a std::collections::BTreeMap<String, usize>,
+    graded: usize,
+    grade_b_or_better: usize,
+    grade_b_or_better_pct_of_graded: f64,
     top_providers: Vec<TopProvider<'a>>,
 }
 
@@ -228,6 +266,10 @@ fn country_record<'a>(
             .iter()
             .map(|(k, v)| (k.slug(), *v))
             .collect(),
+        by_grade: &s.by_grade,
+        graded: s.graded,
+        grade_b_or_better: s.grade_b_or_better,
+        grade_b_or_better_pct_of_graded: pct(s.grade_b_or_better, s.graded),
         top_providers: s
             .providers
             .iter()

@@ -10,6 +10,7 @@ pub mod data;
 pub mod map;
 pub mod model;
 pub mod render;
+pub mod security;
 pub mod slug;
 pub mod write;
 
@@ -98,6 +99,22 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     files.push(("data.json".into(), data::data_json(model)));
     files.push(("data.csv".into(), data::data_csv(model)?));
     files.push(("countries.json".into(), data::countries_json(model)));
+    // The list's timestamp is the newest observation, so an unchanged scan gives a
+    // byte-identical list.
+    let scanned = model
+        .records
+        .iter()
+        .filter_map(|r| r.scanned_at)
+        .max()
+        .unwrap_or(0);
+    files.push((
+        "data/starttls-policy.json".into(),
+        security::starttls_policy_json(model, scanned).into_bytes(),
+    ));
+    files.push((
+        "methodology/index.html".into(),
+        render::minify(&render::methodology(model)?),
+    ));
     tracing::info!("data files at {:.1}s", start.elapsed().as_secs_f64());
     files.push((
         "index.html".into(),

@@ -11,6 +11,7 @@ use super::slug::municipality_slug;
 use crate::classify::{Category, Jurisdiction, MxLocation, Rule, Verdict};
 use crate::countries::Country;
 use crate::evidence::Timestamp;
+use crate::grade::{Letter, Security};
 use crate::scan::domain::DomainScan;
 use crate::seeds::{Domain, Municipality};
 
@@ -74,6 +75,8 @@ pub struct Record {
     pub verdict: Verdict,
     /// The domain's scan (shared by municipalities with the same domain).
     pub scan: Option<Arc<DomainScan>>,
+    /// The domain's security assessment (absent without a scanned domain).
+    pub security: Option<Arc<Security>>,
     /// Page slug.
     pub slug: String,
     /// Page path relative to the site root, ending in `/`.
@@ -82,7 +85,12 @@ pub struct Record {
 
 impl Record {
     /// Builds a record; `page` is derived from country, name and id.
-    pub fn new(m: &Municipality, verdict: Verdict, scan: Option<Arc<DomainScan>>) -> Record {
+    pub fn new(
+        m: &Municipality,
+        verdict: Verdict,
+        scan: Option<Arc<DomainScan>>,
+        security: Option<Arc<Security>>,
+    ) -> Record {
         let status = match (&m.domain, &m.domain_problem, &scan) {
             (None, Some(_), _) => ScanStatus::InvalidDomain,
             (None, None, _) => ScanStatus::NoDomain,
@@ -108,7 +116,54 @@ impl Record {
             scanned_at,
             verdict,
             scan,
+            security,
             slug,
+        }
+    }
+
+    /// The published grade: the overall letter of the security specification when the
+    /// transport could be measured; otherwise the transport's `?` (nothing reachable) or
+    /// `—` (null MX). Mail "protected in transit" cannot be graded on SPF/DMARC alone,
+    /// so an unreachable server never turns into a letter.
+    pub fn grade(&self) -> Letter {
+        match &self.security {
+            None => Letter::Unknown,
+            Some(s) if !s.transport.letter.is_measured() => s.transport.letter,
+            Some(s) => s.overall.letter,
+        }
+    }
+
+    /// The published grade: the letter when one was measured, else `None`.
+    pub fn published_grade(&self) -> Option<Letter> {
+        Some(self.grade()).filter(|l| l.is_measured())
+    }
+
+    /// Why there is no measured grade (`None` when there is one).
+    pub fn grade_reason(&self) -> Option<String> {
+        if self.grade().is_measured() {
+            return None;
+        }
+        match &self.security {
+            Some(s) => Some(
+                s.transport
+                    .grade_reason
+                    .clone()
+                    .or_else(|| s.overall.grade_reason.clone())
+                    .unwrap_or_else(|| {
+                        crate::grade::rule_table()
+                            .rule(&s.transport.rule)
+                            .meaning
+                            .clone()
+                    }),
+            ),
+            None => Some(
+                match self.status {
+                    ScanStatus::NoDomain => "no domain to scan",
+                    ScanStatus::InvalidDomain => "the seed domain is not a valid domain name",
+                    _ => "the domain could not be scanned",
+                }
+                .to_string(),
+            ),
         }
     }
 }
@@ -163,6 +218,16 @@ pub struct Stats {
     pub providers: Vec<ProviderShare>,
     /// Behind a gateway with a US hyperscaler mailbox.
     pub us_via_gateway: usize,
+    /// Overall grade per printed letter (every letter present, `?` and `—` included).
+    pub by_grade: BTreeMap<String, usize>,
+    /// With a measured overall grade (A+ … F).
+    pub graded: usize,
+    /// With an overall grade of B or better.
+    pub grade_b_or_better: usize,
+    /// Measured municipalities whose every measured MX completes STARTTLS.
+    pub starttls_all: usize,
+    /// With DMARC `p=reject`.
+    pub dmarc_reject: usize,
 }
 
 impl Stats {
@@ -177,6 +242,9 @@ impl Stats {
         }
         for l in MxLocation::ALL {
             s.by_mx_location.insert(*l, 0);
+        }
+        for l in Letter::ALL {
+            s.by_grade.insert(l.as_str().to_string(), 0);
         }
         let mut providers: HashMap<String, (ProviderShare, HashMap<Jurisdiction, usize>)> =
             HashMap::new();
@@ -206,6 +274,28 @@ impl Stats {
             if let Some(p) = r.population {
                 s.population += p;
                 s.with_population += 1;
+            }
+            let grade = r.grade();
+            *s.by_grade.entry(grade.as_str().to_string()).or_default() += 1;
+            if let Some(rank) = grade.rank() {
+                s.graded += 1;
+                if rank >= 4 {
+                    s.grade_b_or_better += 1;
+                }
+            }
+            if let Some(sec) = &r.security {
+                if sec.transport.letter.is_measured()
+                    && sec
+                        .hosts
+                        .iter()
+                        .filter(|h| h.measured)
+                        .all(|h| h.tls == Some(crate::grade::HostTls::Ok))
+                {
+                    s.starttls_all += 1;
+                }
+                if sec.dmarc.state == crate::grade::DmarcState::Reject {
+                    s.dmarc_reject += 1;
+                }
             }
             *s.by_category.entry(v.category).or_default() += 1;
             *s.by_jurisdiction.entry(v.jurisdiction).or_default() += 1;

@@ -77,6 +77,8 @@ pub struct CountryRow<'a> {
     pub us_pct: String,
     /// Domestic percent of classified.
     pub domestic_pct: String,
+    /// Grade B or better, percent of graded (`—` when none was graded).
+    pub secure_pct: String,
     /// Top provider name.
     pub top_provider: String,
     /// Category bar.
@@ -103,6 +105,33 @@ pub struct EuropeView<'a> {
     pub us_pct: String,
     /// Domestic percent of classified.
     pub domestic_pct: String,
+    /// Grade B or better, percent of graded.
+    pub secure_pct: String,
+}
+
+/// "Grade ≥ B" as a percentage of the graded municipalities, `—` when none was graded.
+pub fn secure_pct(s: &Stats) -> String {
+    if s.graded == 0 {
+        "—".into()
+    } else {
+        format!("{:.1}", pct(s.grade_b_or_better, s.graded))
+    }
+}
+
+/// Grade distribution rows (letter, class, count, percent of all).
+pub fn grade_rows(s: &Stats) -> Vec<(&'static str, &'static str, usize, String)> {
+    crate::grade::Letter::ALL
+        .iter()
+        .map(|l| {
+            let n = s.by_grade.get(l.as_str()).copied().unwrap_or(0);
+            (
+                l.as_str(),
+                super::security::letter_class(*l),
+                n,
+                format!("{:.1}", pct(n, s.municipalities)),
+            )
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -286,6 +315,8 @@ struct MunicipalityPage<'a> {
     spf_summary: String,
     observations: Vec<ObservationRow>,
     locator: Option<&'a str>,
+    sec: Option<super::security::SecurityView>,
+    grade: &'static str,
 }
 
 fn legend(stats: &Stats) -> Vec<LegendItem> {
@@ -391,6 +422,7 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
                 classified_pct: format!("{:.1}", pct(c.stats.classified, c.stats.municipalities)),
                 us_pct: format!("{:.1}", pct(c.stats.us_hyperscaler, c.stats.classified)),
                 domestic_pct: format!("{:.1}", pct(c.stats.domestic, c.stats.classified)),
+                secure_pct: secure_pct(&c.stats),
                 top_provider: c
                     .stats
                     .top_provider()
@@ -413,6 +445,7 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
             classified_pct: format!("{:.1}", pct(e.classified, e.municipalities)),
             us_pct: format!("{:.1}", pct(e.us_hyperscaler, e.classified)),
             domestic_pct: format!("{:.1}", pct(e.domestic, e.classified)),
+            secure_pct: secure_pct(e),
         },
         countries,
         providers: provider_rows(e, 30),
@@ -700,9 +733,47 @@ pub fn municipality(model: &SiteModel, r: &Record, locator: Option<&str>) -> Res
         spf_summary,
         observations,
         locator,
+        sec: r
+            .security
+            .as_deref()
+            .map(|s| super::security::security_view(s, &super::security::mx_hosts(r))),
+        grade: r.grade().as_str(),
     }
     .render()
     .with_context(|| format!("rendering the page of {}", r.id))
+}
+
+#[derive(Template)]
+#[template(path = "methodology.html")]
+struct MethodologyPage<'a> {
+    root: &'a str,
+    meta: &'a Meta,
+    grade_tables: Vec<(&'static str, Vec<super::security::RuleRow>)>,
+    fixes: Vec<(String, String)>,
+    classification: Vec<(String, u8, String, String)>,
+}
+
+/// `methodology/`: the grading rules and the classification rules, rendered from the
+/// same tables the grader and the classifier use.
+pub fn methodology(model: &SiteModel) -> Result<String> {
+    let book = RuleBook::embedded();
+    MethodologyPage {
+        root: "../",
+        meta: &model.meta,
+        grade_tables: super::security::rule_rows(),
+        fixes: crate::grade::rule_table()
+            .fix
+            .iter()
+            .map(|f| (f.id.clone(), f.text.clone()))
+            .collect(),
+        classification: book
+            .rules
+            .iter()
+            .map(|r| (r.id.clone(), r.base, r.title.clone(), r.explains.clone()))
+            .collect(),
+    }
+    .render()
+    .context("rendering the methodology page")
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC.

@@ -1,0 +1,243 @@
+//! The connection stage of a scan, after DNS: one SMTP probe of every distinct
+//! (MX host, address) pair over all domains, and one MTA-STS policy fetch for every
+//! domain that publishes an `_mta-sts` TXT record.
+//!
+//! Probes and fetches younger than the cache freshness TTL are reused instead of
+//! repeated, so a rerun within the TTL does not knock on the same servers again.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rustc_hash::FxHashMap;
+use tokio::task::JoinSet;
+
+use crate::config::ProbeSettings;
+use crate::evidence::Timestamp;
+use crate::grade::mta_sts::parse_txt;
+use crate::name::DnsName;
+use crate::progress::Progress;
+use crate::scan::cache::ScanCache;
+use crate::scan::domain::DomainScan;
+use crate::scan::lookups::Lookups;
+use crate::scan::mta_sts::{FetchConfig, PolicyFetch, fetch_policy, mozilla_roots, roots_from_pem};
+use crate::scan::probe::SmtpProbe;
+use crate::scan::smtp::{ProbeConfig, Prober, RootStore};
+
+/// MTA-STS policy fetches in flight at most.
+const FETCH_CONCURRENCY: usize = 16;
+
+/// What the connection stage observed, ready for the classifier and the grader.
+#[derive(Debug, Default, Clone)]
+pub struct Connections {
+    /// Probes by MX host name (one per address).
+    pub probes: FxHashMap<DnsName, Vec<Arc<SmtpProbe>>>,
+    /// MTA-STS policy fetches by mail domain.
+    pub policies: FxHashMap<DnsName, Arc<PolicyFetch>>,
+    /// False when no probe ran and none was reused (`--no-smtp`, or a cache without
+    /// probes): transport grades then say "not probed".
+    pub probed: bool,
+}
+
+impl Connections {
+    /// The probes of `scan`'s MX hosts.
+    pub fn probes_of(&self, scan: &DomainScan) -> Vec<Arc<SmtpProbe>> {
+        scan.hosts
+            .iter()
+            .filter_map(|h| self.probes.get(&h.host))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Everything the cache holds (for `mxmap render`).
+    pub fn from_cache(cache: &ScanCache) -> Connections {
+        let mut connections = Connections::default();
+        for probe in cache.probes() {
+            connections
+                .probes
+                .entry(probe.host.clone())
+                .or_default()
+                .push(probe.clone());
+        }
+        connections.policies = cache
+            .policies()
+            .map(|(d, p)| (d.clone(), p.clone()))
+            .collect();
+        connections.probed = !connections.probes.is_empty();
+        connections
+    }
+}
+
+/// Probes and fetches reusable from the previous cache (taken before the cache moves
+/// into the lookup table).
+#[derive(Default)]
+pub struct Reusable {
+    probes: FxHashMap<(DnsName, IpAddr), Arc<SmtpProbe>>,
+    policies: FxHashMap<DnsName, Arc<PolicyFetch>>,
+}
+
+impl Reusable {
+    /// The entries of `cache` younger than `ttl` at `now`.
+    pub fn fresh(cache: &ScanCache, ttl: Duration, now: Timestamp) -> Reusable {
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        let fresh = |at: Timestamp| now.saturating_sub(at) < ttl;
+        Reusable {
+            probes: cache
+                .probes()
+                .filter(|p| fresh(p.at))
+                .map(|p| ((p.host.clone(), p.ip), p.clone()))
+                .collect(),
+            policies: cache
+                .policies()
+                .filter(|(_, p)| fresh(p.at))
+                .map(|(d, p)| (d.clone(), p.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Counts for the run summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConnectStats {
+    /// Distinct (host, address) pairs.
+    pub pairs: usize,
+    /// Probes run now.
+    pub probed: usize,
+    /// Probes reused from the cache.
+    pub reused: usize,
+    /// Probes (run now) that reached an SMTP server.
+    pub reached: usize,
+    /// Policy fetches run now.
+    pub fetched: usize,
+    /// Policy fetches reused.
+    pub fetches_reused: usize,
+}
+
+/// Runs the connection stage over `scans`.
+pub async fn connect(
+    scans: &HashMap<DnsName, Arc<DomainScan>>,
+    lookups: &Arc<Lookups>,
+    settings: &ProbeSettings,
+    reuse: &Reusable,
+    progress: (crate::cli::ProgressMode, bool),
+) -> Result<(Connections, ConnectStats)> {
+    let mut stats = ConnectStats::default();
+    let mut connections = Connections {
+        probed: true,
+        ..Connections::default()
+    };
+
+    // Every distinct pair, in a stable order (sorted domains, then MX order).
+    let mut domains: Vec<&DnsName> = scans.keys().collect();
+    domains.sort();
+    let mut seen: rustc_hash::FxHashSet<(DnsName, IpAddr)> = Default::default();
+    let mut to_probe: Vec<(DnsName, IpAddr)> = Vec::new();
+    for domain in &domains {
+        for host in &scans[*domain].hosts {
+            for address in &host.addresses {
+                let key = (host.host.clone(), address.ip);
+                if !seen.insert(key.clone()) {
+                    continue;
+                }
+                match reuse.probes.get(&key) {
+                    Some(probe) => {
+                        stats.reused += 1;
+                        connections
+                            .probes
+                            .entry(key.0)
+                            .or_default()
+                            .push(probe.clone());
+                    }
+                    None => to_probe.push(key),
+                }
+            }
+        }
+    }
+    stats.pairs = seen.len();
+
+    let prober = Prober::new(probe_config(settings)?).context("cannot set up the SMTP prober")?;
+    let bar = Progress::new(progress.0, progress.1, "smtp", to_probe.len() as u64);
+    let probes = prober
+        .probe_all(to_probe, |p| bar.inc(!p.outcome.reached()))
+        .await;
+    bar.finish();
+    stats.probed = probes.len();
+    stats.reached = probes.iter().filter(|p| p.outcome.reached()).count();
+    for probe in probes {
+        connections
+            .probes
+            .entry(probe.host.clone())
+            .or_default()
+            .push(Arc::new(probe));
+    }
+
+    let fetch_config = Arc::new(fetch_config(settings)?);
+    let wanted: Vec<DnsName> = domains
+        .iter()
+        .filter(|d| parse_txt(&scans[**d].mta_sts).is_some())
+        .map(|d| (*d).clone())
+        .collect();
+    let mut tasks = JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(FETCH_CONCURRENCY));
+    for domain in wanted {
+        if let Some(fetch) = reuse.policies.get(&domain) {
+            stats.fetches_reused += 1;
+            connections.policies.insert(domain, fetch.clone());
+            continue;
+        }
+        let (lookups, config, limit) = (lookups.clone(), fetch_config.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let fetch = fetch_policy(&lookups, &domain, &config).await;
+            (domain, fetch)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((domain, fetch)) => {
+                stats.fetched += 1;
+                connections.policies.insert(domain, Arc::new(fetch));
+            }
+            Err(e) => tracing::error!("an MTA-STS fetch task failed: {e}"),
+        }
+    }
+    Ok((connections, stats))
+}
+
+fn probe_config(settings: &ProbeSettings) -> Result<ProbeConfig> {
+    let roots = match &settings.trust_pem {
+        Some(path) => RootStore::Pem(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read trust anchors {}", path.display()))?,
+        ),
+        None => RootStore::Mozilla,
+    };
+    let mut config = ProbeConfig::new(settings.ehlo_name.clone());
+    config.port = settings.smtp_port;
+    config.loopback_only = settings.loopback_only;
+    config.global_concurrency = settings.concurrency;
+    config.connect_timeout = settings.connect_timeout;
+    config.reply_timeout = settings.reply_timeout;
+    config.enumerate_versions = settings.tls_versions;
+    config.roots = roots;
+    Ok(config)
+}
+
+fn fetch_config(settings: &ProbeSettings) -> Result<FetchConfig> {
+    let roots = match &settings.trust_pem {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read trust anchors {}", path.display()))?;
+            roots_from_pem(&pem)
+                .with_context(|| format!("no trust anchors in {}", path.display()))?
+        }
+        None => mozilla_roots(),
+    };
+    let mut config = FetchConfig::with_roots(roots);
+    config.port = settings.https_port;
+    config.loopback_only = settings.loopback_only;
+    Ok(config)
+}
