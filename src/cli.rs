@@ -40,6 +40,9 @@ pub struct BuildArgs {
     /// Inputs and cache.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Quality gate before publishing.
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// How to reach DNS.
     #[command(flatten)]
     pub dns: DnsArgs,
@@ -71,6 +74,9 @@ pub struct RenderArgs {
     /// Inputs and cache.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Quality gate before publishing.
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Output folder of the site; replaced atomically when rendering succeeds.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -147,6 +153,30 @@ pub struct DnsArgs {
     /// Reuse cached answers younger than this (e.g. `20h`; `0` rescans everything).
     #[arg(long, value_name = "DURATION")]
     pub cache_ttl: Option<String>,
+}
+
+/// The quality gate that decides whether a run may replace the published site.
+#[derive(Debug, Args, Default, Clone)]
+pub struct GateArgs {
+    /// Publish even when the quality gate fails (the report is still printed).
+    #[arg(long)]
+    pub no_quality_gate: bool,
+    /// Most scan errors, as a share of municipalities with a domain (default 0.10).
+    #[arg(long, value_name = "SHARE")]
+    pub max_error_rate: Option<f64>,
+    /// Most provider changes vs the published site's data.json (default 0.05).
+    #[arg(long, value_name = "SHARE")]
+    pub max_churn: Option<f64>,
+    /// Least mean confidence (default 70).
+    #[arg(long, value_name = "N")]
+    pub min_mean_confidence: Option<f64>,
+    /// Least share with confidence ≥ 80 (default 0.80).
+    #[arg(long, value_name = "SHARE")]
+    pub min_high_confidence: Option<f64>,
+    /// Make the two confidence checks block publishing (they are reported only by
+    /// default).
+    #[arg(long)]
+    pub confidence_blocks: bool,
 }
 
 /// How to probe mail servers (SMTP/STARTTLS) and fetch MTA-STS policies.

@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{CommonArgs, DnsArgs, ProbeArgs, ProgressMode};
+use crate::cli::{CommonArgs, DnsArgs, GateArgs, ProbeArgs, ProgressMode};
 use crate::countries::{self, Country};
+use crate::quality::GateConfig;
 
 /// Default base folder of the reference data, relative to the working folder: a
 /// checkout of mxmap sits beside `shared/`.
@@ -185,6 +186,10 @@ pub struct Config {
     pub dns: DnsConfig,
     /// SMTP probe and MTA-STS fetch settings.
     pub probe: ProbeSettings,
+    /// Quality gate thresholds.
+    pub gate: GateConfig,
+    /// Whether a failed gate blocks publishing.
+    pub gate_enabled: bool,
     /// Progress output.
     pub progress: ProgressMode,
     /// Quiet output.
@@ -320,9 +325,46 @@ impl Config {
             partial_countries,
             dns: dns_config,
             probe,
+            gate: GateConfig::default(),
+            gate_enabled: true,
             progress: common.progress,
             quiet: common.quiet,
         })
+    }
+}
+
+impl Config {
+    /// Applies the quality gate flags.
+    pub fn with_gate(mut self, args: &GateArgs) -> Result<Config> {
+        let share = |v: Option<f64>, flag: &str, into: &mut f64| -> Result<()> {
+            if let Some(v) = v {
+                if !(0.0..=1.0).contains(&v) {
+                    bail!("{flag} is a share between 0 and 1, got {v}");
+                }
+                *into = v;
+            }
+            Ok(())
+        };
+        share(
+            args.max_error_rate,
+            "--max-error-rate",
+            &mut self.gate.max_error_rate,
+        )?;
+        share(args.max_churn, "--max-churn", &mut self.gate.max_churn)?;
+        share(
+            args.min_high_confidence,
+            "--min-high-confidence",
+            &mut self.gate.min_high_confidence_share,
+        )?;
+        if let Some(m) = args.min_mean_confidence {
+            if !(0.0..=100.0).contains(&m) {
+                bail!("--min-mean-confidence is between 0 and 100, got {m}");
+            }
+            self.gate.min_mean_confidence = m;
+        }
+        self.gate.confidence_blocks = args.confidence_blocks;
+        self.gate_enabled = !args.no_quality_gate;
+        Ok(self)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod grade;
 pub mod name;
 pub mod pipeline;
 pub mod progress;
+pub mod quality;
 pub mod scan;
 pub mod seeds;
 pub mod site;

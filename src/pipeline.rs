@@ -17,6 +17,7 @@ use crate::classify::rules::RuleBook;
 use crate::classify::{self, Category};
 use crate::cli::{BuildArgs, Command, RenderArgs, ScanArgs, ServeWorldArgs};
 use crate::config::{Config, Nameservers};
+use crate::evidence::Timestamp;
 use crate::grade::{self, Security, SecurityInput};
 use crate::name::DnsName;
 use crate::progress::Progress;
@@ -94,6 +95,8 @@ fn domains_of(seeds: &Seeds) -> Vec<DnsName> {
 /// The result of a scan (live or replayed from the cache).
 struct ScanResult {
     scans: HashMap<DnsName, Arc<DomainScan>>,
+    /// Answers older than this were not observed fresh by the scan behind this result.
+    fresh_since: Timestamp,
     connections: Connections,
     source: String,
     loopback: bool,
@@ -147,9 +150,11 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
                 (r, source)
             }
         };
+        let mut replaces_other_source = false;
         let previous = match ScanCache::load(&config.cache)? {
             Some(cache) if cache.source == source => Some(cache),
             Some(cache) => {
+                replaces_other_source = true;
                 tracing::warn!(
                     "scan cache {} holds answers from {}, not {}; starting a fresh cache",
                     config.cache.display(),
@@ -160,6 +165,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             }
             None => None,
         };
+        let scan_started = now();
         let reuse = previous
             .as_ref()
             .map(|c| Reusable::fresh(c, config.dns.cache_ttl, now()))
@@ -237,7 +243,19 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             // Not probing now: the last probes on record still describe the servers.
             None => Connections::from_cache(&cache),
         };
-        cache.save(&config.cache, now())?;
+        // A cache from another DNS source is only replaced by a scan that mostly
+        // worked: a dead resolver must not wipe the last good answers.
+        let mx_failed = scans.values().filter(|s| s.mx.failed()).count();
+        let failed_share = mx_failed as f64 / scans.len().max(1) as f64;
+        if replaces_other_source && failed_share > config.gate.max_error_rate {
+            eprintln!(
+                "cache: not replacing {} (answers from another source) with a scan whose MX lookups failed for {mx_failed} of {} domains",
+                config.cache.display(),
+                scans.len()
+            );
+        } else {
+            cache.save(&config.cache, now())?;
+        }
         if !config.quiet {
             eprintln!(
                 "cache: {} observations written to {} in {:.1}s",
@@ -251,6 +269,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         }
         Ok(ScanResult {
             scans,
+            fresh_since: scan_started.saturating_sub(ttl_secs(config)),
             connections,
             loopback: config.dns.loopback_only,
             source,
@@ -269,6 +288,8 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
     })?;
     tracing::info!("cache loaded in {:.1}s", started.elapsed().as_secs_f64());
     let connections = Connections::from_cache(&cache);
+    // The last scan ended about when its cache was written.
+    let written_at = cache.written_at;
     let source = cache.source.clone();
     let loopback = source_is_loopback(&source);
     let rt = runtime()?;
@@ -298,10 +319,15 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
     tracing::debug!("replayed {missing} questions from the cache");
     Ok(ScanResult {
         scans,
+        fresh_since: written_at.saturating_sub(ttl_secs(config)),
         connections,
         source,
         loopback,
     })
+}
+
+fn ttl_secs(config: &Config) -> Timestamp {
+    Timestamp::try_from(config.dns.cache_ttl.as_secs()).unwrap_or(Timestamp::MAX)
 }
 
 /// True when answers came from loopback servers (the recorded world or a test fixture),
@@ -363,7 +389,9 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
                 &options,
             );
             let security = domain.and_then(|d| securities.get(d)).cloned();
-            Record::new(m, verdict, scan, security)
+            let mut record = Record::new(m, verdict, scan, security);
+            record.mark_staleness(result.fresh_since);
+            record
         })
         .collect();
     let meta = Meta {
@@ -466,13 +494,65 @@ fn render_site(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
 }
 
 fn build(args: BuildArgs) -> Result<()> {
-    let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
+    let config =
+        Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?.with_gate(&args.gate)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let result = scan_live(&config, domains_of(&inputs.seeds))?;
     let model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
+    quality_gate(&model, &out, &config)?;
     render_site(&model, &out, &config)
+}
+
+/// Runs the quality gate against the published site in `out`; a blocking failure is
+/// an error, so the site is left as it is.
+fn quality_gate(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
+    let published = crate::quality::Published::load(out)?;
+    let report = crate::quality::evaluate(model, published.as_ref(), &config.gate);
+    let report_path = config
+        .cache
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("quality-report.json");
+    if let Some(dir) = report_path.parent() {
+        std::fs::create_dir_all(dir).ok();
+    }
+    let json = serde_json::to_vec_pretty(&report).context("serialising the gate report")?;
+    std::fs::write(&report_path, json)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
+    let failures = report.failures();
+    if !config.quiet {
+        for c in &report.checks {
+            eprintln!(
+                "gate: {} {} — {}",
+                if c.passed {
+                    "ok  "
+                } else if c.blocking {
+                    "FAIL"
+                } else {
+                    "warn"
+                },
+                c.id,
+                c.detail
+            );
+        }
+    }
+    if report.passed() {
+        return Ok(());
+    }
+    if !config.gate_enabled {
+        eprintln!("gate: failed, publishing anyway (--no-quality-gate)");
+        return Ok(());
+    }
+    bail!(
+        "quality gate failed; {} is left unchanged (report: {}):\n  {}",
+        out.display(),
+        report_path.display(),
+        failures.join("\n  ")
+    )
 }
 
 fn scan(args: ScanArgs) -> Result<()> {
@@ -485,12 +565,13 @@ fn scan(args: ScanArgs) -> Result<()> {
 }
 
 fn render(args: RenderArgs) -> Result<()> {
-    let config = Config::resolve(&args.common, None, None)?;
+    let config = Config::resolve(&args.common, None, None)?.with_gate(&args.gate)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
     let model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
+    quality_gate(&model, &out, &config)?;
     render_site(&model, &out, &config)
 }
 

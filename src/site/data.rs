@@ -8,7 +8,7 @@ use super::model::{Record, SiteModel, Stats, pct};
 use crate::classify::EvidenceItem;
 
 /// Scalar columns of `data.csv`, in order (also the scalar fields of `data.json`).
-pub const CSV_COLUMNS: [&str; 30] = [
+pub const CSV_COLUMNS: [&str; 31] = [
     "id",
     "name",
     "country",
@@ -33,6 +33,7 @@ pub const CSV_COLUMNS: [&str; 30] = [
     "flags",
     "scan_status",
     "scanned_at",
+    "freshness",
     "grade",
     "grade_transport",
     "grade_auth",
@@ -69,6 +70,7 @@ struct DataRecord<'a> {
     tenant: Option<&'a str>,
     scan_status: &'static str,
     scanned_at: Option<String>,
+    freshness: &'static str,
     grade: Option<&'static str>,
     grade_transport: &'static str,
     grade_auth: &'static str,
@@ -109,6 +111,7 @@ fn data_record(r: &Record) -> DataRecord<'_> {
         tenant: v.tenant.as_deref(),
         scan_status: r.status.slug(),
         scanned_at: r.scanned_at.map(iso_time),
+        freshness: r.freshness(),
         grade: r.published_grade().map(|l| l.as_str()),
         grade_transport: r
             .security
@@ -183,6 +186,7 @@ pub fn data_csv(model: &SiteModel) -> anyhow::Result<Vec<u8>> {
             d.flags.join(";"),
             d.scan_status.to_string(),
             d.scanned_at.clone().unwrap_or_default(),
+            d.freshness.to_string(),
             opt(d.grade),
             d.grade_transport.to_string(),
             d.grade_auth.to_string(),

@@ -75,6 +75,9 @@ pub struct Record {
     pub verdict: Verdict,
     /// The domain's scan (shared by municipalities with the same domain).
     pub scan: Option<Arc<DomainScan>>,
+    /// The verdict rests on answers kept from an earlier scan because this run's
+    /// lookups failed (last known good); the date is [`Record::scanned_at`].
+    pub stale: bool,
     /// The domain's security assessment (absent without a scanned domain).
     pub security: Option<Arc<Security>>,
     /// Page slug.
@@ -117,7 +120,27 @@ impl Record {
             verdict,
             scan,
             security,
+            stale: false,
             slug,
+        }
+    }
+
+    /// Marks the record stale when its MX answer is older than `fresh_since` (the
+    /// answer was kept from an earlier scan, not observed or reused as fresh now).
+    pub fn mark_staleness(&mut self, fresh_since: Timestamp) {
+        self.stale = self
+            .scan
+            .as_ref()
+            .is_some_and(|s| !s.mx.failed() && s.mx.at < fresh_since);
+    }
+
+    /// `fresh`, `stale`, `failed` or `none` (nothing to scan).
+    pub fn freshness(&self) -> &'static str {
+        match self.status {
+            ScanStatus::NoDomain | ScanStatus::InvalidDomain => "none",
+            ScanStatus::Error => "failed",
+            _ if self.stale => "stale",
+            _ => "fresh",
         }
     }
 
@@ -198,6 +221,8 @@ pub struct Stats {
     pub scan_errors: usize,
     /// Some secondary lookups failed.
     pub partial: usize,
+    /// Verdicts kept from an earlier scan (last known good).
+    pub stale: usize,
     /// On Microsoft, Google or Amazon.
     pub us_hyperscaler: usize,
     /// With a domestic provider.
@@ -256,6 +281,9 @@ impl Stats {
             }
             if v.category != Category::Unknown {
                 s.classified += 1;
+            }
+            if r.stale {
+                s.stale += 1;
             }
             match r.status {
                 ScanStatus::Error => s.scan_errors += 1,

@@ -1,0 +1,250 @@
+//! The quality gate and last-known-good, end to end with the real binary: a dead
+//! resolver never changes the published site, a server that goes away keeps every
+//! verdict (marked stale), and each gate threshold fires on its own.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use common::*;
+
+/// A fixture build in its own scratch folder.
+struct Scratch {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        Scratch { _tmp: tmp, dir }
+    }
+
+    fn site(&self) -> PathBuf {
+        self.dir.join("site")
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.join("cache.json")
+    }
+
+    /// `mxmap build` of the fixture countries with `dns` (how to reach DNS) and `extra`
+    /// (which may name its own `--overrides` and `--cache`).
+    fn build(&self, dns: &[&str], extra: &[&str]) -> Output {
+        let mut cmd = mxmap(&self.dir);
+        cmd.args(["build", "--countries", "ee,de", "--progress", "none"])
+            .args(dns)
+            .arg("--seeds")
+            .arg(fixture("seeds"));
+        if !extra.contains(&"--overrides") {
+            cmd.arg("--overrides").arg(fixture("overrides.toml"));
+        }
+        if !extra.contains(&"--cache") {
+            cmd.arg("--cache").arg(self.cache());
+        }
+        cmd.arg("--geodata")
+            .arg(fixture("geodata"))
+            .arg("--out")
+            .arg(self.site())
+            .args(extra);
+        run(cmd, Duration::from_secs(120))
+    }
+
+    fn world_build(&self, extra: &[&str]) -> Output {
+        let world = fixture("world").display().to_string();
+        self.build(&["--world", &world], extra)
+    }
+}
+
+/// Every file of `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    files
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_gate_refuses(out: &Output, check: &str) {
+    let err = stderr(out);
+    assert!(
+        !out.status.success(),
+        "the build should fail the gate:\n{err}"
+    );
+    assert!(err.contains("quality gate failed"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("gate: FAIL") && l.contains(check)),
+        "{check} should be the failing check:\n{err}"
+    );
+}
+
+#[test]
+fn dead_resolver_leaves_the_published_site_and_cache_byte_for_byte() {
+    let s = Scratch::new();
+    ok(&s.world_build(&[]));
+    let before = snapshot(&s.site());
+    let cache_before = std::fs::read(s.cache()).expect("cache");
+    let out = s.build(
+        &[
+            "--resolver",
+            "127.0.0.1:9",
+            "--loopback-only",
+            "--timeout",
+            "150ms",
+            "--retries",
+            "0",
+        ],
+        &[],
+    );
+    assert_gate_refuses(&out, "error_rate");
+    assert_eq!(snapshot(&s.site()), before, "the published site changed");
+    assert_eq!(
+        std::fs::read(s.cache()).expect("cache"),
+        cache_before,
+        "the last good cache was replaced"
+    );
+    assert!(s.dir.join("quality-report.json").is_file());
+}
+
+#[test]
+fn a_server_that_went_away_keeps_every_verdict_marked_stale() {
+    let s = Scratch::new();
+    let world = WorldProcess::start(&fixture("world"), &s.dir);
+    let resolver = world.addr.to_string();
+    let dns = [
+        "--resolver",
+        resolver.as_str(),
+        "--loopback-only",
+        "--timeout",
+        "150ms",
+        "--retries",
+        "0",
+    ];
+    ok(&s.build(&dns, &[]));
+    let good = data_json(&s.site());
+    world.stop();
+    // Observation times have one-second resolution: make "older than this run" visible.
+    std::thread::sleep(Duration::from_millis(1100));
+    // Same source, nothing answers, nothing is fresh (TTL 0): every answer is the last
+    // good one.
+    ok(&s.build(&dns, &["--cache-ttl", "0"]));
+    let after = data_json(&s.site());
+    assert_eq!(good.len(), after.len());
+    let mut stale = 0;
+    for (g, a) in good.iter().zip(&after) {
+        assert_eq!(g["id"], a["id"]);
+        if g["scan_status"] == "error" {
+            continue;
+        }
+        assert_eq!(g["provider"], a["provider"], "{}", g["id"]);
+        assert_eq!(g["rule"], a["rule"], "{}", g["id"]);
+        if g["freshness"] == "fresh" && g["domain"].is_string() {
+            assert_eq!(a["freshness"], "stale", "{}", g["id"]);
+            stale += 1;
+        }
+    }
+    assert!(stale > 10, "only {stale} stale verdicts");
+    // The page says so.
+    let page = after
+        .iter()
+        .find(|r| r["freshness"] == "stale")
+        .and_then(|r| r["page"].as_str())
+        .expect("a stale record");
+    let html = std::fs::read_to_string(s.site().join(page).join("index.html")).unwrap();
+    assert!(html.contains("stale"), "{page}");
+}
+
+#[test]
+fn provider_churn_above_the_threshold_blocks_publishing() {
+    let s = Scratch::new();
+    ok(&s.world_build(&[]));
+    let before = snapshot(&s.site());
+    // A forced provider override changes one verdict.
+    let overrides = s.dir.join("overrides.toml");
+    std::fs::write(
+        &overrides,
+        r#"[[override]]
+id = "EE-T00"
+kind = "provider"
+value = "google"
+mode = "force"
+reason = "Test: a changed verdict."
+source = "test"
+reviewed = "2026-11-01"
+"#,
+    )
+    .unwrap();
+    let overrides = overrides.display().to_string();
+    let out = s.world_build(&["--overrides", &overrides, "--max-churn", "0"]);
+    assert_gate_refuses(&out, "provider_churn");
+    assert_eq!(snapshot(&s.site()), before);
+    // Within the threshold the same run publishes.
+    ok(&s.world_build(&["--overrides", &overrides, "--max-churn", "0.5"]));
+    assert_ne!(snapshot(&s.site()), before);
+}
+
+#[test]
+fn error_rate_mean_and_high_confidence_thresholds_fire() {
+    let s = Scratch::new();
+    ok(&s.world_build(&[]));
+    let before = snapshot(&s.site());
+    // Two of the fixture's domains fail (SERVFAIL, timeout) behind the fault proxy: a
+    // zero tolerance for scan errors refuses the run.
+    let world = WorldProcess::start(&fixture("world"), &s.dir);
+    let proxy = FaultProxy::start(
+        world.addr,
+        std::collections::HashMap::from([
+            ("broken.ee".to_string(), Fault::ServFail),
+            ("slow.ee".to_string(), Fault::Drop),
+        ]),
+    );
+    let resolver = proxy.addr.to_string();
+    let faulty = [
+        "--resolver",
+        resolver.as_str(),
+        "--loopback-only",
+        "--timeout",
+        "300ms",
+        "--retries",
+        "0",
+    ];
+    // A separate cache: the faulty source must not mix with the world's.
+    let other_cache = s.dir.join("faulty-cache.json").display().to_string();
+    assert_gate_refuses(
+        &s.build(&faulty, &["--cache", &other_cache, "--max-error-rate", "0"]),
+        "error_rate",
+    );
+    drop(proxy);
+    world.stop();
+    assert_gate_refuses(
+        &s.world_build(&["--confidence-blocks", "--min-mean-confidence", "100"]),
+        "mean_confidence",
+    );
+    assert_gate_refuses(
+        &s.world_build(&["--confidence-blocks", "--min-high-confidence", "1"]),
+        "high_confidence_share",
+    );
+    assert_eq!(snapshot(&s.site()), before);
+    // Not blocking unless asked: reported as a warning, and the site is published.
+    let out = s.world_build(&["--min-mean-confidence", "100"]);
+    ok(&out);
+    assert!(stderr(&out).contains("gate: warn mean_confidence"));
+}
