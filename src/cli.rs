@@ -126,6 +126,10 @@ pub struct CommonArgs {
     /// Only print warnings and errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Public address of the published site, for canonical URLs, the sitemap and feeds
+    /// (e.g. `https://example.github.io/mxmap/`).
+    #[arg(long, value_name = "URL")]
+    pub site_url: Option<String>,
 }
 
 /// How to reach DNS.

@@ -20,6 +20,10 @@ pub const DEFAULT_DATA_DIR: &str = "../shared/europe";
 pub const DEFAULT_CACHE: &str = ".mxmap/scan-cache.json";
 /// Default overrides file (reviewed, in the repository).
 pub const DEFAULT_OVERRIDES: &str = "seeds/overrides.toml";
+/// Default public address (override with `--site-url` or `site_url` in mxmap.toml).
+pub const DEFAULT_SITE_URL: &str = "https://mxmap.github.io/mxmap/";
+/// Default target of "report a misclassification".
+pub const DEFAULT_REPORT_URL: &str = "https://github.com/mxmap/mxmap/issues/new";
 /// Default config file name looked up in the working folder.
 pub const DEFAULT_CONFIG: &str = "mxmap.toml";
 
@@ -186,6 +190,11 @@ pub struct Config {
     pub dns: DnsConfig,
     /// SMTP probe and MTA-STS fetch settings.
     pub probe: ProbeSettings,
+    /// Public address of the site, ending in `/`.
+    pub site_url: String,
+    /// Where "report a misclassification" links point (a new-issue URL; the title and
+    /// body are appended as query parameters).
+    pub report_issue_url: String,
     /// Quality gate thresholds.
     pub gate: GateConfig,
     /// Whether a failed gate blocks publishing.
@@ -206,6 +215,8 @@ struct FileConfig {
     overrides: Option<PathBuf>,
     cache: Option<PathBuf>,
     countries: Option<Vec<String>>,
+    site_url: Option<String>,
+    report_issue_url: Option<String>,
     #[serde(default)]
     dns: FileDns,
 }
@@ -315,6 +326,17 @@ impl Config {
         };
         dns_config.check_loopback()?;
         let probe = ProbeSettings::resolve(probe, dns_config.loopback_only)?;
+        let mut site_url = common
+            .site_url
+            .clone()
+            .or_else(|| file.site_url.clone())
+            .unwrap_or_else(|| DEFAULT_SITE_URL.to_string());
+        if !(site_url.starts_with("https://") || site_url.starts_with("http://")) {
+            bail!("--site-url must be an http(s) URL, got {site_url:?}");
+        }
+        if !site_url.ends_with('/') {
+            site_url.push('/');
+        }
 
         Ok(Config {
             seeds_dir,
@@ -325,6 +347,11 @@ impl Config {
             partial_countries,
             dns: dns_config,
             probe,
+            site_url,
+            report_issue_url: file
+                .report_issue_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REPORT_URL.to_string()),
             gate: GateConfig::default(),
             gate_enabled: true,
             progress: common.progress,

@@ -401,6 +401,8 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
         rules_version: RuleBook::embedded().version.clone(),
         dns_source: result.source.clone(),
         municipalities: records.len(),
+        site_url: config.site_url.clone(),
+        report_issue_url: config.report_issue_url.clone(),
     };
     let model = SiteModel::new(records, &config.countries, meta);
     if !config.quiet {

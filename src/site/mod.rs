@@ -9,6 +9,7 @@
 pub mod data;
 pub mod map;
 pub mod model;
+pub mod pages;
 pub mod render;
 pub mod security;
 pub mod slug;
@@ -26,6 +27,8 @@ use write::{Staging, write_file, write_page};
 
 /// Shared stylesheet.
 const STYLE: &str = include_str!("../../templates/assets/style.css");
+/// Client-side search (progressive enhancement).
+const SEARCH_JS: &str = include_str!("../../templates/assets/search.js");
 /// Table sorting (progressive enhancement).
 const TABLE_JS: &str = include_str!("../../templates/assets/table.js");
 
@@ -115,6 +118,7 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         "methodology/index.html".into(),
         render::minify(&render::methodology(model)?),
     ));
+    files.extend(finding_pages(model, &maps)?);
     tracing::info!("data files at {:.1}s", start.elapsed().as_secs_f64());
     files.push((
         "index.html".into(),
@@ -195,6 +199,58 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     tracing::info!("swapped in at {:.1}s", start.elapsed().as_secs_f64());
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Search, A–Z, providers, downloads, 404, robots.txt and the sitemaps.
+fn finding_pages(model: &SiteModel, maps: &map::Maps) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = vec![
+        (
+            "search/index.html".to_string(),
+            render::minify(&pages::search(model)?),
+        ),
+        ("search/index.json".into(), pages::search_index(model)),
+        ("search/search.js".into(), SEARCH_JS.as_bytes().to_vec()),
+        (
+            "a-z/index.html".into(),
+            render::minify(&pages::az_root(model)?),
+        ),
+        ("404.html".into(), render::minify(&pages::not_found(model)?)),
+        ("robots.txt".into(), pages::robots(&model.meta)),
+    ];
+    let with_map: Vec<bool> = maps.countries.iter().map(|m| m.geojson.is_some()).collect();
+    files.push((
+        "data/index.html".into(),
+        render::minify(&pages::downloads(model, &with_map)?),
+    ));
+    let az: Vec<Result<(String, Vec<u8>)>> = (0..model.countries.len())
+        .into_par_iter()
+        .map(|i| {
+            Ok((
+                format!("{}a-z/index.html", model.countries[i].page),
+                render::minify(&pages::country_az(model, i)?),
+            ))
+        })
+        .collect();
+    for page in az {
+        files.push(page?);
+    }
+    for (path, html) in pages::provider_pages(model, crate::classify::catalog::Catalog::embedded())?
+    {
+        files.push((path, render::minify(&String::from_utf8_lossy(&html))));
+    }
+    let regions: Vec<(String, Vec<String>)> = model
+        .countries
+        .iter()
+        .zip(&maps.countries)
+        .map(|(c, m)| {
+            (
+                c.country.code.to_string(),
+                m.regions.iter().map(|r| r.slug.clone()).collect(),
+            )
+        })
+        .collect();
+    files.extend(pages::sitemaps(model, &regions));
+    Ok(files)
 }
 
 /// Build-time integrity: unique pages, counts that add up.

@@ -405,6 +405,10 @@ pub struct Meta {
     pub dns_source: String,
     /// Seed records.
     pub municipalities: usize,
+    /// Public address of the site, ending in `/`.
+    pub site_url: String,
+    /// New-issue URL for "report a misclassification".
+    pub report_issue_url: String,
 }
 
 /// Everything the site is rendered from.

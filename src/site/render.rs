@@ -138,6 +138,7 @@ pub fn grade_rows(s: &Stats) -> Vec<(&'static str, &'static str, usize, String)>
 #[template(path = "index.html")]
 struct IndexPage<'a> {
     root: &'a str,
+    path: String,
     meta: &'a Meta,
     europe: EuropeView<'a>,
     countries: Vec<CountryRow<'a>>,
@@ -146,6 +147,7 @@ struct IndexPage<'a> {
     europe_svg: &'a str,
     missing_note: String,
     share_legend: Vec<(&'static str, String)>,
+    jsonld: String,
 }
 
 /// A municipality row of a country page.
@@ -174,6 +176,7 @@ pub struct MunicipalityRow<'a> {
 #[template(path = "country.html")]
 struct CountryPage<'a> {
     root: &'a str,
+    path: String,
     meta: &'a Meta,
     name: &'static str,
     stats: &'a Stats,
@@ -236,6 +239,7 @@ pub const COMPACT_LIST_ABOVE: usize = 3000;
 #[template(path = "region.html")]
 struct RegionPage<'a> {
     root: &'a str,
+    path: String,
     meta: &'a Meta,
     name: &'a str,
     country_name: &'static str,
@@ -295,6 +299,7 @@ pub struct SpfRow {
 #[template(path = "municipality.html")]
 struct MunicipalityPage<'a> {
     root: &'a str,
+    path: String,
     meta: &'a Meta,
     r: &'a Record,
     v: &'a crate::classify::Verdict,
@@ -317,6 +322,16 @@ struct MunicipalityPage<'a> {
     locator: Option<&'a str>,
     sec: Option<super::security::SecurityView>,
     grade: &'static str,
+    report_url: String,
+    jsonld: String,
+}
+
+/// JSON for a `<script type="application/ld+json">` block: `<` is escaped so no text
+/// from seeds or DNS can close the script element.
+pub fn json_ld(value: &serde_json::Value) -> String {
+    serde_json::to_string(value)
+        .expect("JSON values serialise")
+        .replace('<', "\\u003c")
 }
 
 fn legend(stats: &Stats) -> Vec<LegendItem> {
@@ -435,6 +450,7 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
         .collect();
     IndexPage {
         root: "",
+        path: String::new(),
         meta: &model.meta,
         europe: EuropeView {
             stats: e,
@@ -457,6 +473,25 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
             .enumerate()
             .map(|(i, (_, class))| (*class, format!("{}–{} %", i * 20, (i + 1) * 20)))
             .collect(),
+        jsonld: json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "Dataset",
+            "name": "mxmap: who hosts the email of Europe's municipalities",
+            "description": format!(
+                "Mail provider, jurisdiction and transport-security grade of {} municipalities in {} European countries, with the DNS and SMTP evidence behind each verdict.",
+                e.municipalities,
+                model.countries.len()
+            ),
+            "url": model.meta.site_url,
+            "dateModified": model.meta.generated,
+            "version": model.meta.scanner_version,
+            "spatialCoverage": "Europe",
+            "isAccessibleForFree": true,
+            "distribution": [
+                {"@type": "DataDownload", "encodingFormat": "application/json", "contentUrl": format!("{}data.json", model.meta.site_url)},
+                {"@type": "DataDownload", "encodingFormat": "text/csv", "contentUrl": format!("{}data.csv", model.meta.site_url)},
+            ],
+        })),
     }
     .render()
     .context("rendering the overview")
@@ -500,6 +535,7 @@ pub fn region(
 ) -> Result<String> {
     RegionPage {
         root: "../../",
+        path: format!("{}{}/", c.page, region.slug),
         meta: &model.meta,
         name: &region.name,
         country_name: c.country.name,
@@ -586,6 +622,7 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
         .collect();
     CountryPage {
         root: "../",
+        path: c.page.clone(),
         meta: &model.meta,
         name: c.country.name,
         stats: s,
@@ -699,6 +736,7 @@ pub fn municipality(model: &SiteModel, r: &Record, locator: Option<&str>) -> Res
     };
     MunicipalityPage {
         root: "../../../",
+        path: r.page.clone(),
         meta: &model.meta,
         r,
         v,
@@ -738,6 +776,26 @@ pub fn municipality(model: &SiteModel, r: &Record, locator: Option<&str>) -> Res
             .as_deref()
             .map(|s| super::security::security_view(s, &super::security::mx_hosts(r))),
         grade: r.grade().as_str(),
+        report_url: super::pages::report_link(&model.meta, r),
+        jsonld: json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "GovernmentOrganization",
+            "name": r.name,
+            "identifier": r.id,
+            "url": r.domain.as_ref().map(|d| format!("https://{}", d.unicode)),
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": r.name,
+                "addressRegion": r.region,
+                "addressCountry": r.country.code.to_uppercase(),
+            },
+            "additionalProperty": [
+                {"@type": "PropertyValue", "name": "mail provider", "value": v.provider_name},
+                {"@type": "PropertyValue", "name": "jurisdiction", "value": v.jurisdiction.slug()},
+                {"@type": "PropertyValue", "name": "security grade", "value": r.grade().as_str()},
+                {"@type": "PropertyValue", "name": "confidence", "value": v.confidence},
+            ],
+        })),
     }
     .render()
     .with_context(|| format!("rendering the page of {}", r.id))
@@ -747,6 +805,7 @@ pub fn municipality(model: &SiteModel, r: &Record, locator: Option<&str>) -> Res
 #[template(path = "methodology.html")]
 struct MethodologyPage<'a> {
     root: &'a str,
+    path: String,
     meta: &'a Meta,
     grade_tables: Vec<(&'static str, Vec<super::security::RuleRow>)>,
     fixes: Vec<(String, String)>,
@@ -759,6 +818,7 @@ pub fn methodology(model: &SiteModel) -> Result<String> {
     let book = RuleBook::embedded();
     MethodologyPage {
         root: "../",
+        path: "methodology/".into(),
         meta: &model.meta,
         grade_tables: super::security::rule_rows(),
         fixes: crate::grade::rule_table()

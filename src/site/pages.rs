@@ -1,0 +1,548 @@
+//! The pages that help people find things: provider pages, A–Z indexes, the search
+//! page and its prebuilt index, the downloads page, the 404 page, and the files for
+//! crawlers (`robots.txt`, `sitemap.xml` with one part per country).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result};
+use askama::Template;
+
+use super::model::{Meta, Record, SiteModel, pct};
+use super::slug::slugify;
+use crate::classify::Category;
+use crate::classify::catalog::Catalog;
+
+/// Escapes text for XML (sitemaps, feeds).
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a URL query value.
+pub fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Every page path of the site (relative to the root), for the sitemap.
+fn page_paths(
+    model: &SiteModel,
+    regions: &[(String, Vec<String>)],
+) -> BTreeMap<String, Vec<String>> {
+    let mut parts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let site = parts.entry("site".into()).or_default();
+    site.extend(
+        [
+            "",
+            "search/",
+            "a-z/",
+            "p/",
+            "methodology/",
+            "data/",
+            "changes/",
+        ]
+        .map(String::from),
+    );
+    site.extend(
+        providers_of(model)
+            .into_iter()
+            .map(|(id, _)| format!("p/{id}/")),
+    );
+    for c in &model.countries {
+        let list = parts.entry(c.country.code.to_string()).or_default();
+        list.push(c.page.clone());
+        list.push(format!("{}a-z/", c.page));
+        if let Some((_, slugs)) = regions.iter().find(|(cc, _)| cc == c.country.code) {
+            list.extend(slugs.iter().map(|s| format!("{}{s}/", c.page)));
+        }
+        list.extend(c.records.iter().map(|&i| model.records[i].page.clone()));
+    }
+    parts
+}
+
+/// `sitemap.xml` (an index) and `sitemaps/{part}.xml` (one per country plus `site`).
+/// `regions` lists each country's region page slugs.
+pub fn sitemaps(model: &SiteModel, regions: &[(String, Vec<String>)]) -> Vec<(String, Vec<u8>)> {
+    let base = &model.meta.site_url;
+    let lastmod = &model.meta.generated[..10.min(model.meta.generated.len())];
+    let mut files = Vec::new();
+    let mut index = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for (part, paths) in page_paths(model, regions) {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+        );
+        for p in paths {
+            let _ = writeln!(
+                xml,
+                "<url><loc>{}</loc><lastmod>{lastmod}</lastmod></url>",
+                xml_escape(&format!("{base}{p}"))
+            );
+        }
+        xml.push_str("</urlset>\n");
+        let _ = writeln!(
+            index,
+            "<sitemap><loc>{}</loc><lastmod>{lastmod}</lastmod></sitemap>",
+            xml_escape(&format!("{base}sitemaps/{part}.xml"))
+        );
+        files.push((format!("sitemaps/{part}.xml"), xml.into_bytes()));
+    }
+    index.push_str("</sitemapindex>\n");
+    files.push(("sitemap.xml".into(), index.into_bytes()));
+    files
+}
+
+/// `robots.txt`: everything may be crawled; the sitemap is named.
+pub fn robots(meta: &Meta) -> Vec<u8> {
+    format!(
+        "User-agent: *\nAllow: /\n\nSitemap: {}sitemap.xml\n",
+        meta.site_url
+    )
+    .into_bytes()
+}
+
+/// `search/index.json`: `[name, country code, page slug, category slug]` per
+/// municipality, sorted by name. The page is `{cc}/m/{slug}/`; folding diacritics for
+/// matching is left to the browser (`normalize("NFD")`), which keeps the file small.
+pub fn search_index(model: &SiteModel) -> Vec<u8> {
+    let mut rows: Vec<(&str, &str, &str, &str)> = model
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.name.as_str(),
+                r.country.code,
+                r.slug.as_str(),
+                r.verdict.category.slug(),
+            )
+        })
+        .collect();
+    rows.sort();
+    serde_json::to_vec(&rows).expect("search rows serialise")
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    countries: Vec<(&'static str, &'static str)>,
+}
+
+/// `search/`: a form that filters the prebuilt index in the browser; without
+/// JavaScript it points to the A–Z indexes.
+pub fn search(model: &SiteModel) -> Result<String> {
+    SearchPage {
+        root: "../",
+        path: "search/".into(),
+        meta: &model.meta,
+        countries: model
+            .countries
+            .iter()
+            .map(|c| (c.country.code, c.country.name))
+            .collect(),
+    }
+    .render()
+    .context("rendering the search page")
+}
+
+/// One letter section of an A–Z page.
+pub struct Letter<'a> {
+    /// The letter (upper case, `#` for digits and others).
+    pub letter: String,
+    /// Anchor id.
+    pub anchor: String,
+    /// (name, link, category slug, provider name).
+    pub entries: Vec<(&'a str, String, &'static str, &'a str)>,
+}
+
+#[derive(Template)]
+#[template(path = "az.html")]
+struct AzPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    title: String,
+    country_href: Option<String>,
+    letters: Vec<Letter<'a>>,
+    countries: Vec<(&'static str, String, usize)>,
+}
+
+fn first_letter(name: &str) -> String {
+    let folded = deunicode::deunicode(name);
+    match folded.chars().find(|c| c.is_alphanumeric()) {
+        Some(c) if c.is_ascii_alphabetic() => c.to_ascii_uppercase().to_string(),
+        _ => "#".into(),
+    }
+}
+
+/// `{cc}/a-z/`: every municipality of a country by initial letter (Latin transliteration
+/// of the name, so Cyrillic and Greek names are found too).
+pub fn country_az(model: &SiteModel, cc_index: usize) -> Result<String> {
+    let c = &model.countries[cc_index];
+    let mut letters: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
+    for &i in &c.records {
+        let r = &model.records[i];
+        letters.entry(first_letter(&r.name)).or_default().push(r);
+    }
+    let letters = letters
+        .into_iter()
+        .map(|(letter, records)| Letter {
+            anchor: if letter == "#" {
+                "other".into()
+            } else {
+                letter.to_lowercase()
+            },
+            letter,
+            entries: records
+                .into_iter()
+                .map(|r| {
+                    (
+                        r.name.as_str(),
+                        format!("../m/{}/", r.slug),
+                        r.verdict.category.slug(),
+                        r.verdict.provider_name.as_str(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    AzPage {
+        root: "../../",
+        path: format!("{}a-z/", c.page),
+        meta: &model.meta,
+        title: format!("{}: municipalities A–Z", c.country.name),
+        country_href: Some("../".into()),
+        letters,
+        countries: Vec::new(),
+    }
+    .render()
+    .with_context(|| format!("rendering the A–Z page of {}", c.country.code))
+}
+
+/// `a-z/`: the countries, each linking to its A–Z page.
+pub fn az_root(model: &SiteModel) -> Result<String> {
+    AzPage {
+        root: "../",
+        path: "a-z/".into(),
+        meta: &model.meta,
+        title: "Municipalities A–Z".into(),
+        country_href: None,
+        letters: Vec::new(),
+        countries: model
+            .countries
+            .iter()
+            .map(|c| {
+                (
+                    c.country.name,
+                    format!("../{}a-z/", c.page),
+                    c.records.len(),
+                )
+            })
+            .collect(),
+    }
+    .render()
+    .context("rendering the A–Z root")
+}
+
+/// Providers with their municipalities (indices), most municipalities first. Only real
+/// providers: `unknown`, `self-hosted` and `third-party` are not providers.
+fn providers_of(model: &SiteModel) -> Vec<(String, Vec<usize>)> {
+    let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in model.records.iter().enumerate() {
+        let id = r.verdict.provider.as_str();
+        if matches!(id, "unknown" | "self-hosted" | "third-party") {
+            continue;
+        }
+        by.entry(id).or_default().push(i);
+    }
+    let mut list: Vec<(String, Vec<usize>)> =
+        by.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    list.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    list
+}
+
+/// A country block of a provider page.
+pub struct ProviderCountry<'a> {
+    /// Country name.
+    pub name: &'static str,
+    /// Municipalities on this provider.
+    pub count: usize,
+    /// Share of the country's municipalities.
+    pub pct: String,
+    /// (name, link, rule, confidence, grade).
+    pub municipalities: Vec<(&'a str, String, &'static str, u8, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "provider.html")]
+struct ProviderPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    id: &'a str,
+    name: &'a str,
+    category: &'static str,
+    category_label: &'static str,
+    seat: String,
+    roles: String,
+    total: usize,
+    signatures: Vec<(&'static str, String)>,
+    countries: Vec<ProviderCountry<'a>>,
+    grades: Vec<(&'static str, &'static str, usize)>,
+}
+
+#[derive(Template)]
+#[template(path = "providers.html")]
+struct ProvidersPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    rows: Vec<(
+        String,
+        String,
+        &'static str,
+        &'static str,
+        usize,
+        String,
+        usize,
+    )>,
+}
+
+/// `p/` and `p/{id}/`: one page per provider, gateway or ISP found in this run.
+pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(String, Vec<u8>)>> {
+    let providers = providers_of(model);
+    let total = model.records.len();
+    let mut files = Vec::new();
+    let mut rows = Vec::new();
+    for (id, indices) in &providers {
+        let first = &model.records[indices[0]];
+        let entry = catalog.entry(id);
+        let name = first.verdict.provider_name.as_str();
+        let category: Category = first.verdict.category;
+        let mut countries: Vec<ProviderCountry> = Vec::new();
+        for c in &model.countries {
+            let mut list: Vec<&Record> = indices
+                .iter()
+                .map(|&i| &model.records[i])
+                .filter(|r| r.country.code == c.country.code)
+                .collect();
+            if list.is_empty() {
+                continue;
+            }
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+            countries.push(ProviderCountry {
+                name: c.country.name,
+                count: list.len(),
+                pct: format!("{:.1}", pct(list.len(), c.records.len())),
+                municipalities: list
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            r.name.as_str(),
+                            format!("../../{}", r.page),
+                            r.verdict.rule.slug(),
+                            r.verdict.confidence,
+                            r.grade().as_str(),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        countries.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(b.name)));
+        let mut grades = Vec::new();
+        for l in crate::grade::Letter::ALL {
+            let n = indices
+                .iter()
+                .filter(|&&i| model.records[i].grade() == l)
+                .count();
+            if n > 0 {
+                grades.push((l.as_str(), super::security::letter_class(l), n));
+            }
+        }
+        let signatures = entry
+            .map(|e| {
+                [
+                    ("MX host names", e.mx.join(", ")),
+                    ("MX first labels", e.mx_label_prefix.join(", ")),
+                    ("SPF includes", e.spf.join(", ")),
+                    ("SPF includes (weak)", e.spf_weak.join(", ")),
+                    ("DKIM CNAME targets", e.dkim.join(", ")),
+                    ("Autodiscover targets", e.autodiscover.join(", ")),
+                ]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .collect()
+            })
+            .unwrap_or_default();
+        let html = ProviderPage {
+            root: "../../",
+            path: format!("p/{id}/"),
+            meta: &model.meta,
+            id,
+            name,
+            category: category.slug(),
+            category_label: category.label(),
+            seat: entry
+                .map(|e| e.hq.clone())
+                .or_else(|| first.verdict.provider_country.clone())
+                .unwrap_or_else(|| "unknown".into()),
+            roles: entry
+                .map(|e| {
+                    let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
+                    match &e.note {
+                        Some(note) => format!("{} — {note}", roles.join(", ")),
+                        None => roles.join(", "),
+                    }
+                })
+                .unwrap_or_default(),
+            total: indices.len(),
+            signatures,
+            countries,
+            grades,
+        }
+        .render()
+        .with_context(|| format!("rendering the provider page of {id}"))?;
+        files.push((format!("p/{}/index.html", slugify(id)), html.into_bytes()));
+        rows.push((
+            format!("{}/", slugify(id)),
+            name.to_string(),
+            category.slug(),
+            category.label(),
+            indices.len(),
+            format!("{:.1}", pct(indices.len(), total)),
+            model
+                .countries
+                .iter()
+                .filter(|c| {
+                    c.records
+                        .iter()
+                        .any(|&i| model.records[i].verdict.provider == *id)
+                })
+                .count(),
+        ));
+    }
+    let index = ProvidersPage {
+        root: "../",
+        path: "p/".into(),
+        meta: &model.meta,
+        rows,
+    }
+    .render()
+    .context("rendering the providers index")?;
+    files.push(("p/index.html".into(), index.into_bytes()));
+    Ok(files)
+}
+
+#[derive(Template)]
+#[template(path = "downloads.html")]
+struct DownloadsPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    countries: Vec<(&'static str, &'static str, bool)>,
+    graded: usize,
+}
+
+/// `data/`: every download with what it holds and its schema. `with_map` tells which
+/// countries have a `map.geojson`.
+pub fn downloads(model: &SiteModel, with_map: &[bool]) -> Result<String> {
+    DownloadsPage {
+        root: "../",
+        path: "data/".into(),
+        meta: &model.meta,
+        countries: model
+            .countries
+            .iter()
+            .zip(with_map)
+            .map(|(c, m)| (c.country.code, c.country.name, *m))
+            .collect(),
+        graded: model.europe.graded,
+    }
+    .render()
+    .context("rendering the downloads page")
+}
+
+#[derive(Template)]
+#[template(path = "404.html")]
+struct NotFoundPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+}
+
+/// `404.html`: GitHub Pages serves it for any missing path, so its links are absolute.
+pub fn not_found(model: &SiteModel) -> Result<String> {
+    NotFoundPage {
+        root: &model.meta.site_url,
+        path: "404.html".into(),
+        meta: &model.meta,
+    }
+    .render()
+    .context("rendering the 404 page")
+}
+
+/// The prefilled "report a misclassification" link of a municipality.
+pub fn report_link(meta: &Meta, r: &Record) -> String {
+    let title = format!("Misclassification: {} ({})", r.name, r.id);
+    let body = format!(
+        "Municipality: {} ({})\nPage: {}{}\nDomain: {}\nmxmap says: {} (rule {}, confidence {})\n\nWhat is wrong, and how do you know (source)?\n",
+        r.name,
+        r.id,
+        meta.site_url,
+        r.page,
+        r.domain
+            .as_ref()
+            .map(|d| d.unicode.as_str())
+            .unwrap_or("none"),
+        r.verdict.provider_name,
+        r.verdict.rule.slug(),
+        r.verdict.confidence
+    );
+    format!(
+        "{}?title={}&body={}",
+        meta.report_issue_url,
+        query_escape(&title),
+        query_escape(&body)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(xml_escape("a<b>&\"'\u{1}"), "a&lt;b&gt;&amp;&quot;&apos;");
+        assert_eq!(query_escape("Jõgeva vald/1"), "J%C3%B5geva%20vald%2F1");
+    }
+
+    #[test]
+    fn initials_fold_scripts() {
+        assert_eq!(first_letter("Õismäe"), "O");
+        assert_eq!(first_letter("Київ"), "K");
+        assert_eq!(first_letter("'s-Hertogenbosch"), "S");
+        assert_eq!(first_letter("1. Bezirk"), "#");
+    }
+}
