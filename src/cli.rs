@@ -130,6 +130,9 @@ pub struct CommonArgs {
     /// (e.g. `https://example.github.io/mxmap/`).
     #[arg(long, value_name = "URL")]
     pub site_url: Option<String>,
+    /// Folder of run snapshots and change lists (default: `history/` beside the cache).
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
 }
 
 /// How to reach DNS.

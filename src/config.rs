@@ -192,6 +192,8 @@ pub struct Config {
     pub probe: ProbeSettings,
     /// Public address of the site, ending in `/`.
     pub site_url: String,
+    /// Run history folder.
+    pub history: PathBuf,
     /// Where "report a misclassification" links point (a new-issue URL; the title and
     /// body are appended as query parameters).
     pub report_issue_url: String,
@@ -326,6 +328,14 @@ impl Config {
         };
         dns_config.check_loopback()?;
         let probe = ProbeSettings::resolve(probe, dns_config.loopback_only)?;
+        let history = common.history.clone().unwrap_or_else(|| {
+            cache
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("history")
+        });
         let mut site_url = common
             .site_url
             .clone()
@@ -348,6 +358,7 @@ impl Config {
             dns: dns_config,
             probe,
             site_url,
+            history,
             report_issue_url: file
                 .report_issue_url
                 .clone()

@@ -13,6 +13,7 @@ pub mod countries;
 pub mod evidence;
 pub mod geo;
 pub mod grade;
+pub mod history;
 pub mod name;
 pub mod pipeline;
 pub mod progress;

@@ -501,10 +501,18 @@ fn build(args: BuildArgs) -> Result<()> {
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let result = scan_live(&config, domains_of(&inputs.seeds))?;
-    let model = classify_all(&inputs, &result, &config);
+    let mut model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
-    quality_gate(&model, &out, &config)?;
-    render_site(&model, &out, &config)
+    publish(&mut model, &out, &config)
+}
+
+/// Gate, history, site: the site is only replaced, and the run only enters the
+/// history, when the gate passes and rendering succeeds.
+fn publish(model: &mut SiteModel, out: &Path, config: &Config) -> Result<()> {
+    quality_gate(model, out, config)?;
+    model.history = crate::history::History::prepare(&config.history, model)?;
+    render_site(model, out, config)?;
+    model.history.commit()
 }
 
 /// Runs the quality gate against the published site in `out`; a blocking failure is
@@ -571,10 +579,9 @@ fn render(args: RenderArgs) -> Result<()> {
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
-    let model = classify_all(&inputs, &result, &config);
+    let mut model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
-    quality_gate(&model, &out, &config)?;
-    render_site(&model, &out, &config)
+    publish(&mut model, &out, &config)
 }
 
 fn serve_world(args: ServeWorldArgs) -> Result<()> {

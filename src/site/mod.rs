@@ -6,6 +6,7 @@
 //! - [`write`]: the atomic swap of the output folder;
 //! - [`slug`]: stable URL slugs.
 
+pub mod changes;
 pub mod data;
 pub mod map;
 pub mod model;
@@ -216,6 +217,11 @@ fn finding_pages(model: &SiteModel, maps: &map::Maps) -> Result<Vec<(String, Vec
         ),
         ("404.html".into(), render::minify(&pages::not_found(model)?)),
         ("robots.txt".into(), pages::robots(&model.meta)),
+        (
+            "changes/index.html".into(),
+            render::minify(&changes::page(model)?),
+        ),
+        ("changes/feed.xml".into(), changes::feed(model)),
     ];
     let with_map: Vec<bool> = maps.countries.iter().map(|m| m.geojson.is_some()).collect();
     files.push((

@@ -422,6 +422,8 @@ pub struct SiteModel {
     pub europe: Stats,
     /// Metadata.
     pub meta: Meta,
+    /// Earlier runs and what changed (empty until the pipeline loads it).
+    pub history: crate::history::History,
 }
 
 impl SiteModel {
@@ -467,6 +469,7 @@ impl SiteModel {
             countries: models,
             europe,
             meta,
+            history: crate::history::History::default(),
         }
     }
 }

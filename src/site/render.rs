@@ -199,6 +199,9 @@ struct CountryPage<'a> {
     locations: Vec<ShareRow>,
     rows: Vec<MunicipalityRow<'a>>,
     legend: Vec<LegendItem>,
+    trend: Option<(String, String)>,
+    secure_pct: String,
+    grades: Vec<(&'static str, &'static str, usize, String)>,
 }
 
 /// A municipality without a map shape.
@@ -324,6 +327,8 @@ struct MunicipalityPage<'a> {
     grade: &'static str,
     report_url: String,
     jsonld: String,
+    timeline: Vec<(&'a str, &'static str, &'a str, &'a str)>,
+    first_run: &'a str,
 }
 
 /// JSON for a `<script type="application/ld+json">` block: `<` is escaped so no text
@@ -623,6 +628,9 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
     CountryPage {
         root: "../",
         path: c.page.clone(),
+        trend: super::changes::sparkline(model, c.country.code),
+        secure_pct: secure_pct(s),
+        grades: grade_rows(s),
         meta: &model.meta,
         name: c.country.name,
         stats: s,
@@ -777,6 +785,12 @@ pub fn municipality(model: &SiteModel, r: &Record, locator: Option<&str>) -> Res
             .map(|s| super::security::security_view(s, &super::security::mx_hosts(r))),
         grade: r.grade().as_str(),
         report_url: super::pages::report_link(&model.meta, r),
+        timeline: super::changes::timeline(model, &r.id),
+        first_run: model
+            .history
+            .first_run()
+            .map(|run| run.generated.as_str())
+            .unwrap_or(model.meta.generated.as_str()),
         jsonld: json_ld(&serde_json::json!({
             "@context": "https://schema.org",
             "@type": "GovernmentOrganization",

@@ -554,7 +554,9 @@ pub fn visit(browser: &Path, url: &str, screenshot: &Path) -> BrowserVisit {
     let mut dump = Command::new(browser);
     dump.args(flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--dump-dom", url]);
+        // Virtual time lets scripts finish (the search page fetches its index) before
+        // the DOM is dumped.
+        .args(["--virtual-time-budget=5000", "--dump-dom", url]);
     let out = run(dump, Duration::from_secs(120));
     let console = String::from_utf8_lossy(&out.stderr)
         .lines()

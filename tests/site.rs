@@ -1,0 +1,281 @@
+//! The complete site, end to end with the real binary on the fixture world: no broken
+//! internal link or missing asset anywhere, every page parses as valid HTML, two
+//! consecutive builds with a changed verdict show the change on `/changes/`, in the
+//! feed and on the municipality's timeline, and the search page finds a municipality by
+//! a query without diacritics in headless Chromium.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use scraper::{Html, Selector};
+
+struct Built {
+    _tmp: tempfile::TempDir,
+    site: PathBuf,
+}
+
+/// Builds the fixture twice: the second run forces EE-T00 onto another provider, so
+/// the history has one change to show.
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let site = dir.join("site");
+        let build = |overrides: &Path| {
+            let mut cmd = mxmap(&dir);
+            cmd.args(["build", "--countries", "ee,de", "--progress", "none"])
+                .arg("--world")
+                .arg(fixture("world"))
+                .arg("--seeds")
+                .arg(fixture("seeds"))
+                .arg("--overrides")
+                .arg(overrides)
+                .arg("--geodata")
+                .arg(fixture("geodata"))
+                .arg("--cache")
+                .arg(dir.join("cache.json"))
+                .args(["--site-url", "https://mxmap.test/", "--max-churn", "0.5"])
+                .arg("--out")
+                .arg(&site);
+            ok(&run(cmd, Duration::from_secs(120)));
+        };
+        build(&fixture("overrides.toml"));
+        // Run times have one-second resolution and name the history files.
+        std::thread::sleep(Duration::from_millis(1100));
+        let changed = dir.join("overrides.toml");
+        let mut text = std::fs::read_to_string(fixture("overrides.toml")).unwrap();
+        text.push_str(
+            "\n[[override]]\nid = \"EE-T00\"\nkind = \"provider\"\nvalue = \"google\"\nmode = \"force\"\nreason = \"Test: a changed verdict.\"\nsource = \"test\"\nreviewed = \"2026-11-01\"\n",
+        );
+        std::fs::write(&changed, text).unwrap();
+        build(&changed);
+        assert!(dir.join("history").is_dir(), "history kept beside the cache");
+        Built { _tmp: tmp, site }
+    })
+}
+
+fn html_files(site: &Path) -> Vec<PathBuf> {
+    files_under(site)
+        .into_iter()
+        .filter(|f| f.extension().and_then(|e| e.to_str()) == Some("html"))
+        .collect()
+}
+
+/// Resolves a link found in `page` (relative to the site) to a file of the site.
+fn target(site: &Path, page: &Path, link: &str) -> Option<PathBuf> {
+    let link = link.split(['#', '?']).next().unwrap_or("");
+    if link.is_empty() || link.contains("://") || link.starts_with("mailto:") {
+        return None;
+    }
+    let base = if link.starts_with('/') {
+        site.to_path_buf()
+    } else {
+        site.join(page).parent().unwrap().to_path_buf()
+    };
+    let mut path = base;
+    for part in link.trim_start_matches('/').split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                path.pop();
+            }
+            p => path.push(p),
+        }
+    }
+    if link.ends_with('/') || path.is_dir() {
+        path.push("index.html");
+    }
+    Some(path)
+}
+
+#[test]
+fn no_broken_internal_link_or_missing_asset() {
+    let site = &built().site;
+    let links = Selector::parse("a[href], link[href], script[src], img[src]").unwrap();
+    let mut checked = 0;
+    let mut broken = BTreeSet::new();
+    for page in html_files(site) {
+        let html = Html::parse_document(&std::fs::read_to_string(site.join(&page)).unwrap());
+        for el in html.select(&links) {
+            let v = el.value();
+            let link = v.attr("href").or_else(|| v.attr("src")).unwrap();
+            // The 404 page links absolutely to the public site.
+            if let Some(rest) = link.strip_prefix("https://mxmap.test/") {
+                let file = target(site, Path::new("index.html"), rest)
+                    .unwrap_or_else(|| site.join("index.html"));
+                if !file.is_file() {
+                    broken.insert(format!("{} → {link}", page.display()));
+                }
+                checked += 1;
+                continue;
+            }
+            let Some(file) = target(site, &page, link) else {
+                continue;
+            };
+            checked += 1;
+            if !file.is_file() {
+                broken.insert(format!("{} → {link}", page.display()));
+            }
+        }
+    }
+    assert!(checked > 500, "only {checked} links checked");
+    assert!(
+        broken.is_empty(),
+        "{} broken links:\n{}",
+        broken.len(),
+        broken.into_iter().take(30).collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn every_page_is_valid_html() {
+    let site = &built().site;
+    let mut kinds = BTreeSet::new();
+    for page in html_files(site) {
+        let text = std::fs::read_to_string(site.join(&page)).unwrap();
+        assert!(
+            text.starts_with("<!doctype html>") || text.starts_with("<!DOCTYPE html>"),
+            "{}",
+            page.display()
+        );
+        let html = Html::parse_document(&text);
+        assert!(
+            html.errors.is_empty(),
+            "{}: {:?}",
+            page.display(),
+            html.errors
+        );
+        let first = page
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .into_owned();
+        kinds.insert(if page.components().count() > 2 {
+            format!("{first}/…")
+        } else {
+            first
+        });
+    }
+    // Every template was rendered at least once.
+    for expected in [
+        "index.html",
+        "404.html",
+        "search",
+        "a-z",
+        "p",
+        "data",
+        "changes",
+        "methodology",
+        "ee",
+        "ee/…",
+    ] {
+        assert!(
+            kinds
+                .iter()
+                .any(|k| k == expected || k.starts_with(expected)),
+            "no {expected} page among {kinds:?}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_verdict_shows_on_changes_feed_and_timeline() {
+    let site = &built().site;
+    let changes = std::fs::read_to_string(site.join("changes/index.html")).unwrap();
+    let html = Html::parse_document(&changes);
+    let rows = Selector::parse("table tbody tr").unwrap();
+    let row = html
+        .select(&rows)
+        .map(|r| r.text().collect::<Vec<_>>().join("|"))
+        .find(|t| t.contains("Test Direct"))
+        .expect("the changed municipality is listed");
+    assert!(
+        row.contains("provider switch") && row.contains("Google"),
+        "{row}"
+    );
+    let feed = std::fs::read_to_string(site.join("changes/feed.xml")).unwrap();
+    assert!(feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
+    assert_eq!(feed.matches("<entry>").count(), 2, "one entry per run");
+    assert!(feed.contains("Test Direct — provider switch"), "{feed}");
+    let data = data_json(site);
+    let page = data
+        .iter()
+        .find(|r| r["id"] == "EE-T00")
+        .and_then(|r| r["page"].as_str())
+        .unwrap();
+    let municipality = std::fs::read_to_string(site.join(page).join("index.html")).unwrap();
+    let html = Html::parse_document(&municipality);
+    let timeline = Selector::parse("ol.timeline li").unwrap();
+    let events: Vec<String> = html.select(&timeline).map(|e| e.text().collect()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("provider switch") && e.contains("Google")),
+        "{events:?}"
+    );
+    // The sitemap lists the pages under the configured address.
+    let sitemap = std::fs::read_to_string(site.join("sitemaps/ee.xml")).unwrap();
+    assert!(sitemap.contains(&format!("<loc>https://mxmap.test/{page}</loc>")));
+    assert!(
+        std::fs::read_to_string(site.join("robots.txt"))
+            .unwrap()
+            .contains("Sitemap: https://mxmap.test/sitemap.xml")
+    );
+}
+
+#[test]
+fn search_finds_a_municipality_without_diacritics_in_chromium() {
+    let site = &built().site;
+    let Some(browser) = chromium() else {
+        skip_missing("Debian's chromium (browser checks)");
+        return;
+    };
+    let server = StaticServer::start(site);
+    let shots = artifacts();
+    for (page, shot) in [
+        ("", "site-overview.png"),
+        ("ee/", "site-country.png"),
+        ("search/?q=Jogeva", "site-search.png"),
+    ] {
+        let seen = visit(
+            &browser,
+            &format!("{}{page}", server.base),
+            &shots.join(shot),
+        );
+        let errors: Vec<&String> = seen
+            .console
+            .iter()
+            .filter(|l| l.contains("ERROR") || l.contains("Uncaught"))
+            .collect();
+        assert!(errors.is_empty(), "{page}: console errors {errors:?}");
+        if page.starts_with("search") {
+            let dom = Html::parse_document(&seen.dom);
+            let hits = Selector::parse("#results li a").unwrap();
+            let names: Vec<String> = dom.select(&hits).map(|a| a.text().collect()).collect();
+            assert!(
+                names.iter().any(|n| n == "Jõgeva Test"),
+                "search found {names:?}"
+            );
+        }
+    }
+    let data = data_json(site);
+    let page = data[0]["page"].as_str().unwrap();
+    let seen = visit(
+        &browser,
+        &format!("{}{page}", server.base),
+        &shots.join("site-municipality.png"),
+    );
+    assert!(
+        !seen.console.iter().any(|l| l.contains("ERROR")),
+        "{:?}",
+        seen.console
+    );
+}
