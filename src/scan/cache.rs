@@ -334,25 +334,10 @@ mod tests {
     }
 
     fn probe(outcome: crate::scan::probe::ProbeOutcome, at: Timestamp) -> Arc<SmtpProbe> {
-        Arc::new(SmtpProbe {
-            host: DnsName::parse("mx.example.org").unwrap(),
-            ip: "127.0.0.5".parse().unwrap(),
-            port: 25,
-            at,
-            elapsed_ms: 1,
-            outcome,
-            greeting: None,
-            ehlo: None,
-            ehlo_keywords: Vec::new(),
-            starttls_advertised: false,
-            possibly_stripped: false,
-            starttls_reply: None,
-            tls: None,
-            banner_host: None,
-            ehlo_host: None,
-            software: None,
-            error: None,
-        })
+        let host = DnsName::parse("mx.example.org").unwrap();
+        let mut probe = SmtpProbe::empty(&host, "127.0.0.5".parse().unwrap(), 25, at);
+        probe.outcome = outcome;
+        Arc::new(probe)
     }
 
     #[test]

@@ -146,6 +146,32 @@ impl TlsResult {
     }
 }
 
+impl SmtpProbe {
+    /// A probe of `host` at `ip` that has observed nothing yet (outcome: protocol
+    /// error until the session says otherwise).
+    pub fn empty(host: &DnsName, ip: IpAddr, port: u16, at: Timestamp) -> SmtpProbe {
+        SmtpProbe {
+            host: host.clone(),
+            ip,
+            port,
+            at,
+            elapsed_ms: 0,
+            outcome: ProbeOutcome::ProtocolError,
+            greeting: None,
+            ehlo: None,
+            ehlo_keywords: Vec::new(),
+            starttls_advertised: false,
+            possibly_stripped: false,
+            starttls_reply: None,
+            tls: None,
+            banner_host: None,
+            ehlo_host: None,
+            software: None,
+            error: None,
+        }
+    }
+}
+
 /// Everything observed about one (MX host, address) pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmtpProbe {

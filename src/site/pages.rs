@@ -13,22 +13,8 @@ use super::slug::slugify;
 use crate::classify::Category;
 use crate::classify::catalog::Catalog;
 
-/// Escapes text for XML (sitemaps, feeds).
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for XML (sitemaps, feeds): the same rules as for HTML.
+pub use super::map::esc as xml_escape;
 
 /// Percent-encodes a URL query value.
 pub fn query_escape(text: &str) -> String {
@@ -506,19 +492,13 @@ pub fn not_found(model: &SiteModel) -> Result<String> {
 /// The prefilled "report a misclassification" link of a municipality.
 pub fn report_link(meta: &Meta, r: &Record) -> String {
     let title = format!("Misclassification: {} ({})", r.name, r.id);
+    // Short on purpose: it is on every page. The page link carries the evidence.
     let body = format!(
-        "Municipality: {} ({})\nPage: {}{}\nDomain: {}\nmxmap says: {} (rule {}, confidence {})\n\nWhat is wrong, and how do you know (source)?\n",
-        r.name,
-        r.id,
+        "{}{}\nmxmap: {} ({})\nWhat is wrong, and your source:\n",
         meta.site_url,
         r.page,
-        r.domain
-            .as_ref()
-            .map(|d| d.unicode.as_str())
-            .unwrap_or("none"),
-        r.verdict.provider_name,
+        r.verdict.provider,
         r.verdict.rule.slug(),
-        r.verdict.confidence
     );
     format!(
         "{}?title={}&body={}",
@@ -534,7 +514,7 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(xml_escape("a<b>&\"'\u{1}"), "a&lt;b&gt;&amp;&quot;&apos;");
+        assert_eq!(xml_escape("a<b>&\"'\u{1}"), "a&lt;b&gt;&amp;&quot;&#39;");
         assert_eq!(query_escape("Jõgeva vald/1"), "J%C3%B5geva%20vald%2F1");
     }
 

@@ -834,25 +834,7 @@ impl ServerCertVerifier for CaptureOnly {
 
 /// An empty probe record for (host, ip).
 fn blank(host: &DnsName, ip: IpAddr, port: u16) -> SmtpProbe {
-    SmtpProbe {
-        host: host.clone(),
-        ip,
-        port,
-        at: unix_now(),
-        elapsed_ms: 0,
-        outcome: ProbeOutcome::ProtocolError,
-        greeting: None,
-        ehlo: None,
-        ehlo_keywords: Vec::new(),
-        starttls_advertised: false,
-        possibly_stripped: false,
-        starttls_reply: None,
-        tls: None,
-        banner_host: None,
-        ehlo_host: None,
-        software: None,
-        error: None,
-    }
+    SmtpProbe::empty(host, ip, port, unix_now())
 }
 
 /// A TLS result with only the handshake outcome filled in.
