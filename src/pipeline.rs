@@ -179,7 +179,19 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         let started = Instant::now();
         let total = domains.len();
         let progress = Progress::new(config.progress, config.quiet, "scan", total as u64);
-        let scans = crate::scan::scan_domains(lookups.clone(), domains, config.dns.concurrency, &progress).await;
+        // Ctrl-C stops the scan, keeps every answer so far in the cache and exits: the
+        // next run reuses them (they are fresh) and so resumes where this one stopped.
+        let scans = tokio::select! {
+            scans = crate::scan::scan_domains(lookups.clone(), domains, config.dns.concurrency, &progress) => scans,
+            _ = tokio::signal::ctrl_c() => {
+                progress.finish();
+                let saved = save_interrupted(&lookups, config, &source)?;
+                bail!(
+                    "interrupted: {saved} answers saved to {}; run the same command again to resume",
+                    config.cache.display()
+                );
+            }
+        };
         progress.finish();
         let dns_elapsed = started.elapsed().as_secs_f64();
         let connected = if config.probe.enabled {
@@ -275,6 +287,22 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             source,
         })
     })
+}
+
+/// Saves what an interrupted scan has learnt: the cache on disk (when it is from the
+/// same source) merged with every answer of this run. Returns the answers of this run.
+fn save_interrupted(lookups: &Lookups, config: &Config, source: &str) -> Result<usize> {
+    let mut cache = match ScanCache::load(&config.cache)? {
+        Some(cache) if cache.source == source => cache,
+        // A partial scan never replaces a whole cache from another source.
+        Some(_) => return Ok(0),
+        None => ScanCache::new(source.to_string()),
+    };
+    let observations = lookups.observations();
+    let n = observations.len();
+    cache.merge(observations);
+    cache.save(&config.cache, now())?;
+    Ok(n)
 }
 
 /// Replays the scan from the cache only (no network).

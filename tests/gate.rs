@@ -241,3 +241,160 @@ fn error_rate_mean_and_high_confidence_thresholds_fire() {
     ok(&out);
     assert!(stderr(&out).contains("gate: warn mean_confidence"));
 }
+
+/// Sends SIGINT to a running child.
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: kill(2) on a child we started; no memory is involved.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+}
+
+#[test]
+fn ctrl_c_keeps_a_consistent_cache_and_the_next_run_resumes() {
+    let s = Scratch::new();
+    let world = WorldProcess::start(&fixture("world"), &s.dir);
+    // One domain never answers and has a long timeout, so the scan is still running
+    // when it is interrupted; everything else has been answered by then.
+    let proxy = FaultProxy::start(
+        world.addr,
+        std::collections::HashMap::from([("slow.ee".to_string(), Fault::Drop)]),
+    );
+    let resolver = proxy.addr.to_string();
+    let dns = [
+        "--resolver",
+        resolver.as_str(),
+        "--loopback-only",
+        "--timeout",
+        "20s",
+        "--retries",
+        "0",
+    ];
+    let mut cmd = mxmap(&s.dir);
+    cmd.args(["scan", "--countries", "ee,de", "--progress", "none"])
+        .args(dns)
+        .arg("--seeds")
+        .arg(fixture("seeds"))
+        .arg("--overrides")
+        .arg(fixture("overrides.toml"))
+        .arg("--cache")
+        .arg(s.cache())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn mxmap");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while proxy.count("direct.ee") == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    interrupt(&child);
+    let out = child.wait_with_output().expect("wait");
+    let err = stderr(&out);
+    assert!(!out.status.success(), "an interrupted scan exits non-zero");
+    assert!(err.contains("interrupted:"), "{err}");
+    let cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.cache()).expect("cache written"))
+            .expect("cache is valid JSON");
+    let saved = cache["observations"].as_array().unwrap().len();
+    assert!(saved > 20, "only {saved} answers saved");
+    // The next run reuses them instead of asking again.
+    let before = proxy.count("direct.ee");
+    // Same resolver (the cache is per source), a short timeout for the silent domain.
+    let out = s.build(
+        &[
+            "--resolver",
+            &resolver,
+            "--loopback-only",
+            "--timeout",
+            "300ms",
+            "--retries",
+            "0",
+        ],
+        &[],
+    );
+    let err = stderr(&out);
+    ok(&out);
+    let reused: usize = err
+        .split("queries sent")
+        .nth(1)
+        .and_then(|rest| rest.split(", ").nth(1))
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        reused >= saved / 2,
+        "resumed with only {reused} answers reused of {saved}:\n{err}"
+    );
+    assert_eq!(
+        proxy.count("direct.ee"),
+        before,
+        "direct.ee was asked again instead of reused"
+    );
+    drop(proxy);
+    world.stop();
+}
+
+#[test]
+fn killing_a_render_midway_leaves_the_previous_site_intact() {
+    let s = Scratch::new();
+    ok(&s.world_build(&[]));
+    let mut before = snapshot(&s.site());
+    let mut killed = 0;
+    for _ in 0..20 {
+        let mut cmd = mxmap(&s.dir);
+        cmd.args(["render", "--countries", "ee,de", "--progress", "none"])
+            .arg("--seeds")
+            .arg(fixture("seeds"))
+            .arg("--overrides")
+            .arg(fixture("overrides.toml"))
+            .arg("--geodata")
+            .arg(fixture("geodata"))
+            .arg("--cache")
+            .arg(s.cache())
+            .arg("--out")
+            .arg(s.site())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("spawn mxmap");
+        // Kill as soon as the staging folder has pages in it.
+        let staging = s.dir.join(format!(".site.tmp-{}", child.id()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut seen = false;
+        while std::time::Instant::now() < deadline {
+            if staging.join("ee").is_dir() {
+                seen = true;
+                break;
+            }
+            if child.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if seen {
+            child.kill().expect("kill");
+        }
+        let status = child.wait().expect("wait");
+        if status.success() {
+            // Finished before the kill: that is the published site now.
+            before = snapshot(&s.site());
+            continue;
+        }
+        if seen {
+            killed += 1;
+            assert_eq!(
+                snapshot(&s.site()),
+                before,
+                "a killed render changed the site"
+            );
+            if killed >= 3 {
+                break;
+            }
+        }
+    }
+    assert!(
+        killed > 0,
+        "the render always finished before it could be killed"
+    );
+    // The leftovers of killed runs do not stop the next build.
+    ok(&s.world_build(&[]));
+}
