@@ -196,13 +196,55 @@ pub enum Fault {
     Drop,
 }
 
+/// Faults injected at random, per query (a retry rolls again).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomFaults {
+    /// Share of queries dropped (never answered).
+    pub loss: f64,
+    /// Share answered SERVFAIL.
+    pub servfail: f64,
+    /// Share of UDP queries answered with an empty truncated reply (forcing TCP).
+    pub truncate: f64,
+    /// Share delayed by `delay_ms` before forwarding.
+    pub delay: f64,
+    /// The delay.
+    pub delay_ms: u64,
+    /// Seed of the generator (runs are reproducible in the faults they draw).
+    pub seed: u64,
+}
+
+/// What the proxy does: faults by name, plus random ones.
+#[derive(Debug, Default)]
+struct FaultPlan {
+    by_name: HashMap<String, Fault>,
+    random: RandomFaults,
+    state: std::sync::atomic::AtomicU64,
+    /// Set to make every query go unanswered (the server went away).
+    dead: std::sync::atomic::AtomicBool,
+}
+
+impl FaultPlan {
+    /// A uniform draw in [0, 1) (splitmix64 over a shared counter).
+    fn roll(&self) -> f64 {
+        let n = self
+            .state
+            .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        let mut z = n;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// A DNS proxy on loopback that forwards to an upstream server over UDP and TCP, and
-/// injects faults for chosen query names.
+/// injects faults for chosen query names or at random.
 pub struct FaultProxy {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Queries seen per name (lower case, no trailing dot).
     pub seen: Arc<Mutex<HashMap<String, usize>>>,
+    plan: Arc<FaultPlan>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -211,6 +253,33 @@ impl FaultProxy {
     /// Starts a proxy in front of `upstream`; queries for a name in `faults` (lower
     /// case, without trailing dot) get that fault.
     pub fn start(upstream: SocketAddr, faults: HashMap<String, Fault>) -> FaultProxy {
+        Self::start_with(upstream, faults, RandomFaults::default())
+    }
+
+    /// Starts a proxy that injects `random` faults into every query.
+    pub fn start_random(upstream: SocketAddr, random: RandomFaults) -> FaultProxy {
+        Self::start_with(upstream, HashMap::new(), random)
+    }
+
+    /// From now on, no query is answered (the server "goes away").
+    pub fn go_away(&self) {
+        self.plan
+            .dead
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn start_with(
+        upstream: SocketAddr,
+        faults: HashMap<String, Fault>,
+        random: RandomFaults,
+    ) -> FaultProxy {
+        let plan = Arc::new(FaultPlan {
+            by_name: faults,
+            random,
+            state: std::sync::atomic::AtomicU64::new(random.seed),
+            dead: Default::default(),
+        });
+        let faults = plan.clone();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
@@ -230,7 +299,6 @@ impl FaultProxy {
                 addr_tx
                     .send(udp.local_addr().expect("addr"))
                     .expect("send addr");
-                let faults = Arc::new(faults);
                 let udp_loop = {
                     let udp = udp.clone();
                     let faults = faults.clone();
@@ -303,6 +371,7 @@ impl FaultProxy {
         FaultProxy {
             addr,
             seen,
+            plan,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -328,7 +397,7 @@ impl Drop for FaultProxy {
 async fn handle(
     query: &[u8],
     upstream: SocketAddr,
-    faults: &HashMap<String, Fault>,
+    plan: &FaultPlan,
     seen: &Mutex<HashMap<String, usize>>,
     tcp: bool,
 ) -> Option<Vec<u8>> {
@@ -344,19 +413,46 @@ async fn handle(
         })
         .unwrap_or_default();
     *seen.lock().unwrap().entry(name.clone()).or_default() += 1;
-    match faults.get(&name) {
-        Some(Fault::Drop) => None,
-        Some(Fault::ServFail) => {
-            let mut reply = Message::response(message.metadata.id, message.metadata.op_code);
-            reply.metadata.message_type = MessageType::Response;
-            reply.metadata.response_code = ResponseCode::ServFail;
-            reply.metadata.recursion_desired = message.metadata.recursion_desired;
-            for q in message.queries {
-                reply.add_query(q);
+    if plan.dead.load(std::sync::atomic::Ordering::SeqCst) {
+        return None;
+    }
+    let r = plan.random;
+    let fault = match plan.by_name.get(&name) {
+        Some(f) => Some(*f),
+        None => {
+            let roll = plan.roll();
+            if roll < r.loss {
+                Some(Fault::Drop)
+            } else if roll < r.loss + r.servfail {
+                Some(Fault::ServFail)
+            } else {
+                None
             }
-            reply.to_vec().ok()
         }
-        None => forward(query, upstream, tcp).await,
+    };
+    let empty_reply = |code: ResponseCode, truncated: bool| {
+        let mut reply = Message::response(message.metadata.id, message.metadata.op_code);
+        reply.metadata.message_type = MessageType::Response;
+        reply.metadata.response_code = code;
+        reply.metadata.truncation = truncated;
+        reply.metadata.recursion_desired = message.metadata.recursion_desired;
+        for q in message.queries.clone() {
+            reply.add_query(q);
+        }
+        reply.to_vec().ok()
+    };
+    match fault {
+        Some(Fault::Drop) => None,
+        Some(Fault::ServFail) => empty_reply(ResponseCode::ServFail, false),
+        None => {
+            if !tcp && r.truncate > 0.0 && plan.roll() < r.truncate {
+                return empty_reply(ResponseCode::NoError, true);
+            }
+            if r.delay > 0.0 && plan.roll() < r.delay {
+                tokio::time::sleep(Duration::from_millis(r.delay_ms)).await;
+            }
+            forward(query, upstream, tcp).await
+        }
     }
 }
 
