@@ -85,24 +85,29 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     let staging = Staging::new(out)?;
     let dir = staging.dir.clone();
 
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("assets/style.css".into(), STYLE.as_bytes().to_vec()),
-        ("assets/table.js".into(), TABLE_JS.as_bytes().to_vec()),
+    // Every file is written as soon as it is rendered: holding the big ones (data.json,
+    // GeoJSON) until the end would add a few hundred MB to the peak.
+    let mut out = Out {
+        dir: &dir,
+        bytes: 0,
+    };
+    for (path, bytes) in [
+        ("assets/style.css", STYLE.as_bytes()),
+        ("assets/table.js", TABLE_JS.as_bytes()),
+        ("schema/data.schema.json", data::DATA_SCHEMA.as_bytes()),
         (
-            "schema/data.schema.json".into(),
-            data::DATA_SCHEMA.as_bytes().to_vec(),
+            "schema/countries.schema.json",
+            data::COUNTRIES_SCHEMA.as_bytes(),
         ),
-        (
-            "schema/countries.schema.json".into(),
-            data::COUNTRIES_SCHEMA.as_bytes().to_vec(),
-        ),
-        ("schema/index.html".into(), schema_index().into_bytes()),
-        (".nojekyll".into(), Vec::new()),
-    ];
+        ("schema/index.html", schema_index().as_bytes()),
+        (".nojekyll", b""),
+    ] {
+        out.put(path, bytes)?;
+    }
     tracing::info!("maps drawn at {:.1}s", start.elapsed().as_secs_f64());
-    files.push(("data.json".into(), data::data_json(model)));
-    files.push(("data.csv".into(), data::data_csv(model)?));
-    files.push(("countries.json".into(), data::countries_json(model)));
+    out.put("data.json", &data::data_json(model))?;
+    out.put("data.csv", &data::data_csv(model)?)?;
+    out.put("countries.json", &data::countries_json(model))?;
     // The list's timestamp is the newest observation, so an unchanged scan gives a
     // byte-identical list.
     let scanned = model
@@ -111,20 +116,19 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         .filter_map(|r| r.scanned_at)
         .max()
         .unwrap_or(0);
-    files.push((
-        "data/starttls-policy.json".into(),
-        security::starttls_policy_json(model, scanned).into_bytes(),
-    ));
-    files.push((
-        "methodology/index.html".into(),
-        render::minify(&render::methodology(model)?),
-    ));
-    files.extend(finding_pages(model, &maps)?);
+    out.put(
+        "data/starttls-policy.json",
+        security::starttls_policy_json(model, scanned).as_bytes(),
+    )?;
+    out.put(
+        "methodology/index.html",
+        &render::minify(&render::methodology(model)?),
+    )?;
+    for (path, bytes) in finding_pages(model, &maps)? {
+        out.put(&path, &bytes)?;
+    }
     tracing::info!("data files at {:.1}s", start.elapsed().as_secs_f64());
-    files.push((
-        "index.html".into(),
-        render::minify(&render::index(model, &maps)?),
-    ));
+    out.put("index.html", &render::minify(&render::index(model, &maps)?))?;
     let country_pages: Vec<Result<(String, Vec<u8>)>> = model
         .countries
         .par_iter()
@@ -139,15 +143,15 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     for page in country_pages {
         let (path, bytes) = page?;
         report.country_page_bytes.push((path.clone(), bytes.len()));
-        files.push((path, bytes));
+        out.put(&path, &bytes)?;
         report.country_pages += 1;
     }
     for (c, m) in model.countries.iter().zip(&maps.countries) {
         if let Some(svg) = &m.outline_svg {
-            files.push((format!("{}outline.svg", c.page), svg.clone().into_bytes()));
+            out.put(&format!("{}outline.svg", c.page), svg.as_bytes())?;
         }
         if let Some(geojson) = &m.geojson {
-            files.push((format!("{}map.geojson", c.page), geojson.clone()));
+            out.put(&format!("{}map.geojson", c.page), geojson)?;
         }
         let unmapped = m.unmapped_set();
         let pages: Vec<Result<(String, Vec<u8>)>> = m
@@ -159,20 +163,12 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
             })
             .collect();
         for page in pages {
-            files.push(page?);
+            let (path, bytes) = page?;
+            out.put(&path, &bytes)?;
             report.region_pages += 1;
         }
     }
-    for (path, bytes) in &files {
-        report.bytes += bytes.len() as u64;
-        if let Some(page) = path.strip_suffix("index.html")
-            && page.ends_with('/')
-        {
-            write_page(&dir, page, bytes)?;
-        } else {
-            write_file(&dir.join(path), bytes)?;
-        }
-    }
+    report.bytes += out.bytes;
     tracing::info!(
         "overview, country and region pages at {:.1}s",
         start.elapsed().as_secs_f64()
@@ -200,6 +196,23 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     tracing::info!("swapped in at {:.1}s", start.elapsed().as_secs_f64());
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Writes files into the staging folder as they are produced.
+struct Out<'a> {
+    dir: &'a Path,
+    bytes: u64,
+}
+
+impl Out<'_> {
+    /// Writes `bytes` at `path` (relative to the site root).
+    fn put(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        match path.strip_suffix("index.html") {
+            Some(page) if page.ends_with('/') => write_page(self.dir, page, bytes),
+            _ => write_file(&self.dir.join(path), bytes),
+        }
+    }
 }
 
 /// Search, A–Z, providers, downloads, 404, robots.txt and the sitemaps.
