@@ -548,6 +548,10 @@ fn parse_ttl(text: &str) -> Result<u32, String> {
             _ => return Err(bad()),
         };
         total += number.take().ok_or_else(bad)? * unit;
+        // Each step adds at most u32::MAX weeks; stopping here keeps the sum in u64.
+        if total > u64::from(u32::MAX) {
+            return Err(bad());
+        }
     }
     if number.is_some() || total > u64::from(u32::MAX) {
         return Err(bad());
@@ -1113,5 +1117,8 @@ mod tests {
         assert!(parse_ttl("1x").is_err());
         assert!(parse_ttl("h").is_err());
         assert!(parse_ttl("99999999999").is_err());
+        // Many large units in one token used to overflow the running sum (a panic in
+        // debug builds, a wrapped TTL in release).
+        assert!(parse_ttl(&"4294967295w".repeat(8000)).is_err());
     }
 }
