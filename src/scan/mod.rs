@@ -1,7 +1,8 @@
 //! The scan stage: DNS questions for every distinct mail domain, with shared lookups,
 //! bounded concurrency, progress output and a persistent cache.
 //!
-//! - [`client`]: a multiplexed UDP/TCP stub (hickory-proto wire format);
+//! - [`client`]: a multiplexed UDP/TCP stub;
+//! - [`wire`]: DNS wire format of its queries and answers;
 //! - [`resolver`]: one question → one observation, with retries;
 //! - [`lookups`]: the run-wide memo, cache reuse and in-flight bound;
 //! - [`domain`]: what to ask for one domain;
@@ -17,6 +18,7 @@ pub mod probe;
 pub mod resolver;
 pub mod smtp;
 pub mod spf;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
