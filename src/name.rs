@@ -153,6 +153,12 @@ impl DnsName {
         name
     }
 
+    /// The name in wire format without the root label: each label preceded by its
+    /// length, most specific first (letters lower-cased).
+    pub fn wire(&self) -> &[u8] {
+        &self.wire
+    }
+
     /// The raw labels, most specific first.
     pub fn labels(&self) -> Vec<&[u8]> {
         self.label_iter().collect()

@@ -88,17 +88,25 @@ impl Progress {
         progress
     }
 
+    /// A handle that counts items from other tasks or threads.
+    pub fn counter(&self) -> ProgressCounter {
+        ProgressCounter {
+            bar: self.bar.clone(),
+            done: self.done.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+
     /// One item done; `failed` counts it as an error too.
     pub fn inc(&self, failed: bool) {
-        self.done.fetch_add(1, Ordering::Relaxed);
-        if failed {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            if failed {
-                bar.set_message(format!("{} errors", self.errors.load(Ordering::Relaxed)));
-            }
+        self.counter_ref().inc(failed);
+    }
+
+    fn counter_ref(&self) -> ProgressCounterRef<'_> {
+        ProgressCounterRef {
+            bar: self.bar.as_ref(),
+            done: &self.done,
+            errors: &self.errors,
         }
     }
 
@@ -123,5 +131,46 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Counts finished items for a [`Progress`] from anywhere (cheap to clone and send).
+#[derive(Clone)]
+pub struct ProgressCounter {
+    bar: Option<ProgressBar>,
+    done: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
+}
+
+impl ProgressCounter {
+    /// One item done; `failed` counts it as an error too.
+    pub fn inc(&self, failed: bool) {
+        ProgressCounterRef {
+            bar: self.bar.as_ref(),
+            done: &self.done,
+            errors: &self.errors,
+        }
+        .inc(failed);
+    }
+}
+
+struct ProgressCounterRef<'a> {
+    bar: Option<&'a ProgressBar>,
+    done: &'a AtomicU64,
+    errors: &'a AtomicU64,
+}
+
+impl ProgressCounterRef<'_> {
+    fn inc(&self, failed: bool) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(bar) = self.bar {
+            bar.inc(1);
+            if failed {
+                bar.set_message(format!("{} errors", self.errors.load(Ordering::Relaxed)));
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The scan stage: DNS questions for every distinct mail domain, with shared lookups,
 //! bounded concurrency, progress output and a persistent cache.
 //!
-//! - [`client`]: a multiplexed UDP/TCP stub (hickory-proto wire format);
+//! - [`client`]: a multiplexed UDP/TCP stub;
+//! - [`wire`]: DNS wire format of its queries and answers;
 //! - [`resolver`]: one question → one observation, with retries;
 //! - [`lookups`]: the run-wide memo, cache reuse and in-flight bound;
 //! - [`domain`]: what to ask for one domain;
@@ -18,20 +19,25 @@ pub mod probe;
 pub mod resolver;
 pub mod smtp;
 pub mod spf;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::name::DnsName;
-use crate::progress::Progress;
+use crate::progress::{Progress, ProgressCounter};
 use domain::DomainScan;
 use lookups::Lookups;
 
-/// Scans each domain once (domains are deduplicated by the caller or here), at most
-/// `parallel_domains` at a time, reporting progress per domain.
+/// Scans each domain once (domains are deduplicated here), at most `parallel_domains`
+/// at a time, reporting progress per domain.
+///
+/// `parallel_domains` long-lived tasks each take the next domain from a shared index
+/// until none is left. One task per domain, spawned and joined from the caller (which
+/// runs outside the runtime's workers under `block_on`), cost a cross-thread wake-up per
+/// domain in both directions — a noticeable share of a scan that shares two cores with
+/// its DNS server.
 pub async fn scan_domains(
     lookups: Arc<Lookups>,
     domains: Vec<DnsName>,
@@ -41,42 +47,45 @@ pub async fn scan_domains(
     let mut unique = domains;
     unique.sort();
     unique.dedup();
-    let permits = Arc::new(Semaphore::new(parallel_domains.max(1)));
-    let mut tasks = JoinSet::new();
-    let mut results = HashMap::with_capacity(unique.len());
-    for domain in unique {
-        let lookups = lookups.clone();
-        let permit = permits.clone().acquire_owned().await;
-        tasks.spawn(async move {
-            let _permit = permit;
-            let scan = domain::scan_domain(&lookups, &domain).await;
-            (domain, scan)
-        });
-        // Collect finished scans as we go so memory and progress stay current.
-        while let Some(done) = tasks.try_join_next() {
-            record(done, &mut results, progress);
+    let total = unique.len();
+    let unique = Arc::new(unique);
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..parallel_domains.max(1).min(total.max(1)))
+        .map(|_| {
+            tokio::spawn(worker(
+                lookups.clone(),
+                unique.clone(),
+                next.clone(),
+                progress.counter(),
+            ))
+        })
+        .collect();
+    let mut results = HashMap::with_capacity(total);
+    for handle in workers {
+        match handle.await {
+            Ok(scans) => results.extend(scans),
+            // A panicking scan task is a bug (its domains are missing from the result);
+            // report it and keep the rest of the run.
+            Err(err) => tracing::error!("a domain scan task failed: {err}"),
         }
-    }
-    while let Some(done) = tasks.join_next().await {
-        record(done, &mut results, progress);
     }
     results
 }
 
-fn record(
-    done: Result<(DnsName, DomainScan), tokio::task::JoinError>,
-    results: &mut HashMap<DnsName, Arc<DomainScan>>,
-    progress: &Progress,
-) {
-    match done {
-        Ok((domain, scan)) => {
-            progress.inc(scan.mx.failed());
-            results.insert(domain, Arc::new(scan));
-        }
-        Err(err) => {
-            // A panicking scan task is a bug; report it and keep the rest of the run.
-            tracing::error!("a domain scan task failed: {err}");
-            progress.inc(true);
-        }
+async fn worker(
+    lookups: Arc<Lookups>,
+    domains: Arc<Vec<DnsName>>,
+    next: Arc<AtomicUsize>,
+    progress: ProgressCounter,
+) -> Vec<(DnsName, Arc<DomainScan>)> {
+    let mut done = Vec::new();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(domain) = domains.get(i) else {
+            return done;
+        };
+        let scan = domain::scan_domain(&lookups, domain).await;
+        progress.inc(scan.mx.failed());
+        done.push((domain.clone(), Arc::new(scan)));
     }
 }
