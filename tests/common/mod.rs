@@ -1,8 +1,12 @@
 //! Shared helpers of the integration tests: the real `mxmap` binary, a real DNS server
 //! on loopback (`mxmap serve-world` in its own process) and a fault-injecting DNS proxy
-//! in front of it. Nothing here ever talks to anything outside 127.0.0.0/8.
+//! in front of it; a test PKI ([`pki`]) and a throw-away Postfix ([`postfix`]). Nothing
+//! here ever talks to anything outside 127.0.0.0/8.
 
 #![allow(dead_code)]
+
+pub mod pki;
+pub mod postfix;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 /// The crate root.
@@ -511,18 +515,20 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// A static file server for a built site on 127.0.0.1 (GET only), for browser tests.
-pub struct StaticServer {
-    /// Base URL, ending in `/`.
-    pub base: String,
+/// A TCP server on loopback running on a thread and runtime of its own until dropped.
+pub struct Background {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl StaticServer {
-    /// Serves `root` on a free loopback port.
-    pub fn start(root: &Path) -> StaticServer {
-        let root = root.to_path_buf();
+impl Background {
+    /// Binds `addr` (port 0: a free one) and runs `serve` on the listener until the
+    /// returned handle is dropped. Returns the handle and the bound address.
+    pub fn serve<F, Fut>(addr: SocketAddr, serve: F) -> (Background, SocketAddr)
+    where
+        F: FnOnce(TcpListener) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -532,37 +538,28 @@ impl StaticServer {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let listener = TcpListener::bind(addr).await.expect("bind");
                 addr_tx
                     .send(listener.local_addr().expect("addr"))
                     .expect("send");
-                let serve = async move {
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let root = root.clone();
-                        tokio::spawn(async move { serve_one(stream, &root).await });
-                    }
-                };
                 tokio::select! {
-                    _ = serve => {}
+                    _ = serve(listener) => {}
                     _ = stop_rx => {}
                 }
             });
         });
-        let addr = addr_rx
+        let bound = addr_rx
             .recv_timeout(Duration::from_secs(10))
             .expect("server started");
-        StaticServer {
-            base: format!("http://{addr}/"),
+        let handle = Background {
             stop: Some(stop_tx),
             thread: Some(thread),
-        }
+        };
+        (handle, bound)
     }
 }
 
-impl Drop for StaticServer {
+impl Drop for Background {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -573,19 +570,53 @@ impl Drop for StaticServer {
     }
 }
 
-async fn serve_one(mut stream: TcpStream, root: &Path) {
+/// Reads an HTTP request head (up to the blank line, at most 64 KiB).
+pub async fn read_request_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
         match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
         if buf.len() > 65536 {
-            return;
+            return None;
         }
     }
-    let request = String::from_utf8_lossy(&buf);
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A static file server for a built site on 127.0.0.1 (GET only), for browser tests.
+pub struct StaticServer {
+    /// Base URL, ending in `/`.
+    pub base: String,
+    _server: Background,
+}
+
+impl StaticServer {
+    /// Serves `root` on a free loopback port.
+    pub fn start(root: &Path) -> StaticServer {
+        let root = root.to_path_buf();
+        let (server, addr) = Background::serve(([127, 0, 0, 1], 0).into(), |listener| async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let root = root.clone();
+                tokio::spawn(async move { serve_one(stream, &root).await });
+            }
+        });
+        StaticServer {
+            base: format!("http://{addr}/"),
+            _server: server,
+        }
+    }
+}
+
+async fn serve_one(mut stream: TcpStream, root: &Path) {
+    let Some(request) = read_request_head(&mut stream).await else {
+        return;
+    };
     let path = request.split_whitespace().nth(1).unwrap_or("/");
     let path = path.split(['?', '#']).next().unwrap_or("/");
     let mut file = root.join(path.trim_start_matches('/'));
