@@ -6,27 +6,30 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
 
-fn build(dir: &std::path::Path, resolver: &str, cache: &str, extra: &[&str]) -> Output {
+/// `mxmap build` of the fixture through `resolver`, with its own cache and site.
+fn command(dir: &std::path::Path, resolver: &str, cache: &str, extra: &[&str]) -> Command {
     let mut cmd = mxmap(dir);
     cmd.args(["build", "--countries", "ee,de", "--progress", "none"])
-        .args(["--resolver", resolver, "--loopback-only"])
-        .arg("--seeds")
-        .arg(fixture("seeds"))
-        .arg("--overrides")
-        .arg(fixture("overrides.toml"))
-        .arg("--geodata")
-        .arg(fixture("geodata"))
+        .args(["--resolver", resolver, "--loopback-only"]);
+    fixture_inputs(&mut cmd)
         .args(["--cache", cache])
         .arg("--out")
-        .arg(dir.join(format!("site-{}", cache.replace(['/', '.'], "_"))))
+        .arg(site_of(dir, cache))
         .args(extra);
-    run(cmd, Duration::from_secs(180))
+    cmd
+}
+
+fn build(dir: &std::path::Path, resolver: &str, cache: &str, extra: &[&str]) -> Output {
+    run(
+        command(dir, resolver, cache, extra),
+        Duration::from_secs(180),
+    )
 }
 
 fn site_of(dir: &std::path::Path, cache: &str) -> PathBuf {

@@ -272,11 +272,8 @@ fn ctrl_c_keeps_a_consistent_cache_and_the_next_run_resumes() {
     ];
     let mut cmd = mxmap(&s.dir);
     cmd.args(["scan", "--countries", "ee,de", "--progress", "none"])
-        .args(dns)
-        .arg("--seeds")
-        .arg(fixture("seeds"))
-        .arg("--overrides")
-        .arg(fixture("overrides.toml"))
+        .args(dns);
+    fixture_inputs(&mut cmd)
         .arg("--cache")
         .arg(s.cache())
         .stdout(std::process::Stdio::null())
@@ -342,13 +339,8 @@ fn killing_a_render_midway_leaves_the_previous_site_intact() {
     let mut killed = 0;
     for _ in 0..20 {
         let mut cmd = mxmap(&s.dir);
-        cmd.args(["render", "--countries", "ee,de", "--progress", "none"])
-            .arg("--seeds")
-            .arg(fixture("seeds"))
-            .arg("--overrides")
-            .arg(fixture("overrides.toml"))
-            .arg("--geodata")
-            .arg(fixture("geodata"))
+        cmd.args(["render", "--countries", "ee,de", "--progress", "none"]);
+        fixture_inputs(&mut cmd)
             .arg("--cache")
             .arg(s.cache())
             .arg("--out")

@@ -55,6 +55,16 @@ pub fn mxmap(cwd: &Path) -> Command {
     cmd
 }
 
+/// Adds the fixture inputs: seeds, overrides and geodata of `tests/fixtures`.
+pub fn fixture_inputs(cmd: &mut Command) -> &mut Command {
+    cmd.arg("--seeds")
+        .arg(fixture("seeds"))
+        .arg("--overrides")
+        .arg(fixture("overrides.toml"))
+        .arg("--geodata")
+        .arg(fixture("geodata"))
+}
+
 /// Runs a command and returns its output, failing the test with both streams when it
 /// does not finish within `limit`. The streams are drained while it runs, so a chatty
 /// process never blocks on a full pipe.
