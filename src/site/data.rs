@@ -151,6 +151,16 @@ pub fn data_json(model: &SiteModel) -> Vec<u8> {
     serde_json::to_vec(&records).expect("records serialise")
 }
 
+/// A CSV cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
+/// carriage return first) gets a leading `'`, the usual guard; seed names and DNS text
+/// are not ours to trust. data.json keeps the raw text.
+fn csv_cell(text: String) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text,
+    }
+}
+
 /// `data.csv`: RFC 4180, UTF-8, header row, one row per municipality.
 pub fn data_csv(model: &SiteModel) -> anyhow::Result<Vec<u8>> {
     let mut writer = csv::WriterBuilder::new()
@@ -161,41 +171,57 @@ pub fn data_csv(model: &SiteModel) -> anyhow::Result<Vec<u8>> {
         let d = data_record(r);
         let opt = |s: Option<&str>| s.unwrap_or("").to_string();
         let num = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
-        writer.write_record([
-            d.id.to_string(),
-            d.name.to_string(),
-            d.country.to_string(),
-            opt(d.region),
-            opt(d.domain),
-            d.domain_ascii.clone().unwrap_or_default(),
-            num(d.population),
-            num(d.osm_relation_id),
-            d.provider.to_string(),
-            d.provider_name.to_string(),
-            opt(d.provider_country),
-            d.category.to_string(),
-            d.jurisdiction.to_string(),
-            d.mx_location.to_string(),
-            d.inbound_kind.to_string(),
-            opt(d.inbound_id),
-            opt(d.gateway),
-            opt(d.network),
-            d.confidence.to_string(),
-            d.confidence_band.to_string(),
-            d.rule.to_string(),
-            d.flags.join(";"),
-            d.scan_status.to_string(),
-            d.scanned_at.clone().unwrap_or_default(),
-            d.freshness.to_string(),
-            opt(d.grade),
-            d.grade_transport.to_string(),
-            d.grade_auth.to_string(),
-            d.grade_reason.clone().unwrap_or_default(),
-            d.failed_checks.join(";"),
-            d.page.to_string(),
-        ])?;
+        writer.write_record(
+            [
+                d.id.to_string(),
+                d.name.to_string(),
+                d.country.to_string(),
+                opt(d.region),
+                opt(d.domain),
+                d.domain_ascii.clone().unwrap_or_default(),
+                num(d.population),
+                num(d.osm_relation_id),
+                d.provider.to_string(),
+                d.provider_name.to_string(),
+                opt(d.provider_country),
+                d.category.to_string(),
+                d.jurisdiction.to_string(),
+                d.mx_location.to_string(),
+                d.inbound_kind.to_string(),
+                opt(d.inbound_id),
+                opt(d.gateway),
+                opt(d.network),
+                d.confidence.to_string(),
+                d.confidence_band.to_string(),
+                d.rule.to_string(),
+                d.flags.join(";"),
+                d.scan_status.to_string(),
+                d.scanned_at.clone().unwrap_or_default(),
+                d.freshness.to_string(),
+                opt(d.grade),
+                d.grade_transport.to_string(),
+                d.grade_auth.to_string(),
+                d.grade_reason.clone().unwrap_or_default(),
+                d.failed_checks.join(";"),
+                d.page.to_string(),
+            ]
+            .map(csv_cell),
+        )?;
     }
     writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_cell("@SUM(A1)".into()), "'@SUM(A1)");
+        assert_eq!(csv_cell("Tallinn".into()), "Tallinn");
+        assert_eq!(csv_cell(String::new()), "");
+    }
 }
 
 #[derive(Serialize)]
