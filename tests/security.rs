@@ -473,6 +473,10 @@ fn municipality_pages_show_the_security_card() {
     assert_eq!(plain.hosts.len(), 1);
     assert_eq!(plain.hosts[0][1], "mx.plain.ee");
     assert_eq!(plain.hosts[0][2], "127.0.4.2");
+    // Columns: preference, host, address, SMTP, STARTTLS, TLS, certificate, DANE. A
+    // plaintext host has no certificate to judge.
+    assert_eq!(plain.hosts[0][4], "none", "{:?}", plain.hosts);
+    assert_eq!(plain.hosts[0][6], "—", "{:?}", plain.hosts);
 
     let wrong = card(&page(b, WRONG_NAME));
     let cert = wrong
@@ -482,6 +486,7 @@ fn municipality_pages_show_the_security_card() {
         .expect("certificate row");
     assert_eq!(cert.1, "mx.wrongname.ee");
     assert!(cert.2.contains("mx.wrongname.ee"), "{cert:?}");
+    assert_eq!(wrong.hosts[0][6], "name mismatch", "{:?}", wrong.hosts);
     assert!(
         wrong.rule_links.iter().any(|r| r == "T-C-UNAUTHENTICATED"),
         "{:?}",
