@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::model::{Record, SiteModel};
 use crate::grade::policy::{PolicyEntry, mta_sts_suggestion, starttls_policy, to_text};
+use crate::grade::transport::{AddressTransport, HostTls};
 use crate::grade::{Grade, Letter, Security, rule_table};
 use crate::name::DnsName;
 use crate::scan::probe::ProbeOutcome;
@@ -169,6 +170,24 @@ fn outcome_words(o: &ProbeOutcome) -> &'static str {
     }
 }
 
+/// The certificate column of an MX address row. A host that offers no STARTTLS shows
+/// no certificate: there is none to validate.
+fn certificate_cell(a: &AddressTransport) -> String {
+    if !a.measured || matches!(a.tls, None | Some(HostTls::None)) {
+        "—".into()
+    } else if a.pkix_valid && a.name_match {
+        "valid, name matches".into()
+    } else if a.problems.is_empty() {
+        "not validated".into()
+    } else {
+        a.problems
+            .iter()
+            .map(|p| crate::grade::transport::problem_label(*p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The card of one assessment.
 pub fn security_view(s: &Security, mx_hosts: &[DnsName]) -> SecurityView {
     let mut hosts = Vec::new();
@@ -191,19 +210,7 @@ pub fn security_view(s: &Security, mx_hosts: &[DnsName]) -> SecurityView {
                     (None, Some(m)) => m.as_str().to_string(),
                     (None, None) => "—".into(),
                 },
-                certificate: if !a.measured || a.tls.is_none() {
-                    "—".into()
-                } else if a.pkix_valid && a.name_match {
-                    "valid, name matches".into()
-                } else if a.problems.is_empty() {
-                    "not validated".into()
-                } else {
-                    a.problems
-                        .iter()
-                        .map(|p| crate::grade::transport::problem_label(*p))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
+                certificate: certificate_cell(a),
                 dane: words(&h.dane.state),
                 measured: a.measured,
             });
@@ -372,4 +379,27 @@ pub fn rule_rows() -> Vec<(&'static str, Vec<RuleRow>)> {
         ),
         ("Overall grade", rows(&table.overall)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::transport::TlsVersion;
+    use crate::grade::transport::tests::{address, refused};
+
+    #[test]
+    fn certificate_cell_shows_no_certificate_without_starttls() {
+        let v13 = Some(TlsVersion::Tls13);
+        // Plaintext only: there is no certificate, so nothing "not validated" either.
+        let plain = address("192.0.2.1", HostTls::None, None, false, None);
+        assert_eq!(certificate_cell(&plain), "—");
+        assert_eq!(certificate_cell(&refused("192.0.2.2")), "—");
+        let valid = address("192.0.2.3", HostTls::Ok, v13, true, Some(false));
+        assert_eq!(certificate_cell(&valid), "valid, name matches");
+        let own = address("192.0.2.4", HostTls::Ok, v13, false, Some(false));
+        assert_eq!(certificate_cell(&own), "self-signed");
+        // A failed handshake may still have shown a certificate: it was not validated.
+        let broken = address("192.0.2.5", HostTls::Broken, None, false, None);
+        assert_eq!(certificate_cell(&broken), "not validated");
+    }
 }

@@ -1,10 +1,12 @@
 //! Shared helpers of the integration tests: the real `mxmap` binary, a real DNS server
 //! on loopback (`mxmap serve-world` in its own process) and a fault-injecting DNS proxy
-//! in front of it; a test PKI ([`pki`]) and a throw-away Postfix ([`postfix`]). Nothing
-//! here ever talks to anything outside 127.0.0.0/8.
+//! in front of it; a test PKI ([`pki`]), a throw-away Postfix ([`postfix`]) and an
+//! MTA-STS policy server ([`https`]). Nothing here ever talks to anything outside
+//! 127.0.0.0/8.
 
 #![allow(dead_code)]
 
+pub mod https;
 pub mod pki;
 pub mod postfix;
 
