@@ -158,7 +158,9 @@ pub async fn connect(
     }
     stats.pairs = seen.len();
 
-    let prober = Prober::new(probe_config(settings)?).context("cannot set up the SMTP prober")?;
+    let pem = trust_pem(settings)?;
+    let prober = Prober::new(probe_config(settings, pem.as_deref()))
+        .context("cannot set up the SMTP prober")?;
     let bar = Progress::new(progress.0, progress.1, "smtp", to_probe.len() as u64);
     let probes = prober
         .probe_all(to_probe, |p| bar.inc(!p.outcome.reached()))
@@ -174,7 +176,7 @@ pub async fn connect(
             .push(Arc::new(probe));
     }
 
-    let fetch_config = Arc::new(fetch_config(settings)?);
+    let fetch_config = Arc::new(fetch_config(settings, pem.as_deref())?);
     let wanted: Vec<DnsName> = domains
         .iter()
         .filter(|d| parse_txt(&scans[**d].mta_sts).is_some())
@@ -207,14 +209,19 @@ pub async fn connect(
     Ok((connections, stats))
 }
 
-fn probe_config(settings: &ProbeSettings) -> Result<ProbeConfig> {
-    let roots = match &settings.trust_pem {
-        Some(path) => RootStore::Pem(
+/// The `--trust-pem` file, read once for both the prober and the policy fetcher.
+fn trust_pem(settings: &ProbeSettings) -> Result<Option<Vec<u8>>> {
+    settings
+        .trust_pem
+        .as_ref()
+        .map(|path| {
             std::fs::read(path)
-                .with_context(|| format!("cannot read trust anchors {}", path.display()))?,
-        ),
-        None => RootStore::Mozilla,
-    };
+                .with_context(|| format!("cannot read trust anchors {}", path.display()))
+        })
+        .transpose()
+}
+
+fn probe_config(settings: &ProbeSettings, pem: Option<&[u8]>) -> ProbeConfig {
     let mut config = ProbeConfig::new(settings.ehlo_name.clone());
     config.port = settings.smtp_port;
     config.loopback_only = settings.loopback_only;
@@ -222,18 +229,13 @@ fn probe_config(settings: &ProbeSettings) -> Result<ProbeConfig> {
     config.connect_timeout = settings.connect_timeout;
     config.reply_timeout = settings.reply_timeout;
     config.enumerate_versions = settings.tls_versions;
-    config.roots = roots;
-    Ok(config)
+    config.roots = pem.map_or(RootStore::Mozilla, |p| RootStore::Pem(p.to_vec()));
+    config
 }
 
-fn fetch_config(settings: &ProbeSettings) -> Result<FetchConfig> {
-    let roots = match &settings.trust_pem {
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("cannot read trust anchors {}", path.display()))?;
-            roots_from_pem(&pem)
-                .with_context(|| format!("no trust anchors in {}", path.display()))?
-        }
+fn fetch_config(settings: &ProbeSettings, pem: Option<&[u8]>) -> Result<FetchConfig> {
+    let roots = match pem {
+        Some(pem) => roots_from_pem(pem).context("no trust anchors in --trust-pem")?,
         None => mozilla_roots(),
     };
     let mut config = FetchConfig::with_roots(roots);
