@@ -381,15 +381,11 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
         .par_iter()
         .map(|d| {
             let scan = &result.scans[*d];
-            let probes: Vec<SmtpProbe> = result
-                .connections
-                .probes_of(scan)
-                .iter()
-                .map(|p| (**p).clone())
-                .collect();
+            let probes = result.connections.probes_of(scan);
+            let probe_refs: Vec<&SmtpProbe> = probes.iter().map(|p| &**p).collect();
             let security = grade::assess(&SecurityInput {
                 scan,
-                probes: &probes,
+                probes: &probe_refs,
                 mta_sts_policy: result.connections.policies.get(*d).map(|p| &**p),
                 now: assessed_at,
             });

@@ -792,6 +792,7 @@ fn enforce_fetch(domain: &str, body: &str) -> PolicyFetch {
 fn assess(dom: &Dom, servers: &[Server], fetch: Option<&PolicyFetch>) -> Security {
     let scan = dom.scan();
     let probes = probes_of(dom, servers);
+    let probes: Vec<&SmtpProbe> = probes.iter().collect();
     grade::assess(&SecurityInput {
         scan: &scan,
         probes: &probes,
@@ -1042,6 +1043,7 @@ fn list_inputs() -> Vec<Security> {
         b.mx.iter()
             .map(|(_, h, ip)| probe(h, ip, Server::Valid, &[h, "*.b.example.net"]))
             .collect();
+    let b_probes: Vec<&SmtpProbe> = b_probes.iter().collect();
     let b_sec = grade::assess(&SecurityInput {
         scan: &b_scan,
         probes: &b_probes,

@@ -46,7 +46,7 @@ pub struct SecurityInput<'a> {
     /// The domain's DNS scan.
     pub scan: &'a DomainScan,
     /// Every probe of this domain's MX hosts (other hosts' probes are ignored).
-    pub probes: &'a [SmtpProbe],
+    pub probes: &'a [&'a SmtpProbe],
     /// The MTA-STS policy fetch (`None` when not fetched: no `_mta-sts` TXT record,
     /// or a DNS-only run).
     pub mta_sts_policy: Option<&'a PolicyFetch>,
@@ -135,8 +135,12 @@ pub fn assess(input: &SecurityInput) -> Security {
         .hosts
         .iter()
         .map(|h| {
-            let probes: Vec<&SmtpProbe> =
-                input.probes.iter().filter(|p| p.host == h.host).collect();
+            let probes: Vec<&SmtpProbe> = input
+                .probes
+                .iter()
+                .copied()
+                .filter(|p| p.host == h.host)
+                .collect();
             transport::host_transport(h, &probes, dnssec, input.now)
         })
         .collect();
