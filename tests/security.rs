@@ -573,6 +573,118 @@ fn methodology_lists_every_grade_rule() {
     }
 }
 
+/// The rows of the first table after the heading with id `heading`, as cell texts.
+fn table_after(html: &Html, heading: &str) -> Vec<Vec<String>> {
+    let section = html
+        .select(&sel(&format!("section[aria-labelledby={heading}]")))
+        .next()
+        .unwrap_or_else(|| panic!("no section {heading}"));
+    section
+        .select(&sel("tbody tr"))
+        .map(|tr| tr.select(&sel("td")).map(inner_text).collect())
+        .collect()
+}
+
+fn row<'a>(rows: &'a [Vec<String>], first: &str) -> &'a [String] {
+    rows.iter()
+        .find(|r| r[0] == first)
+        .unwrap_or_else(|| panic!("no row {first:?} in {rows:?}"))
+}
+
+#[test]
+fn security_reports_count_the_fixture() {
+    let Some(b) = built() else { return };
+    let read = |path: &str| {
+        Html::parse_document(
+            &std::fs::read_to_string(b.site.join(path)).unwrap_or_else(|e| panic!("{path}: {e}")),
+        )
+    };
+    for path in ["security/index.html", "ee/security/index.html"] {
+        let html = read(path);
+        // One municipality per letter; percentages of all six.
+        let grades = table_after(&html, "dist-h");
+        for (letter, n, pct) in [
+            ("A+", "1", "16.7"),
+            ("A", "0", "0.0"),
+            ("B", "1", "16.7"),
+            ("C", "1", "16.7"),
+            ("F", "1", "16.7"),
+            ("?", "1", "16.7"),
+            ("—", "1", "16.7"),
+        ] {
+            assert_eq!(row(&grades, letter)[1..], [n, pct], "{path}: {letter}");
+        }
+        // Transport checks over the four measured domains, MTA-STS and TLS-RPT over the
+        // five that receive mail, DMARC over all six.
+        let adoption = table_after(&html, "adopt-h");
+        let cells = |check: &str| row(&adoption, check)[1..].join(" | ");
+        assert_eq!(
+            cells("STARTTLS on every MX host"),
+            "3 | 4 with a measured MX | 75.0",
+            "{path}"
+        );
+        assert_eq!(
+            cells("Valid certificate on every MX host"),
+            "2 | 4 with a measured MX | 50.0",
+            "{path}"
+        );
+        assert_eq!(
+            cells("MTA-STS enforce"),
+            "1 | 5 receiving mail | 20.0",
+            "{path}"
+        );
+        assert_eq!(cells("TLS-RPT"), "1 | 5 receiving mail | 20.0", "{path}");
+        assert_eq!(
+            cells("DMARC p=reject").split(" | ").nth(1),
+            Some("6 domains checked")
+        );
+        let lead = html.select(&sel("p.lead")).map(inner_text).next().unwrap();
+        assert!(
+            lead.starts_with("50.0 % of the 4 graded municipalities (2)"),
+            "{path}: {lead}"
+        );
+        // The fixture has no DANE, MTA-STS or DNSSEC breakage.
+        let broken: Vec<String> = html
+            .select(&sel("section[aria-labelledby=broken-h] p"))
+            .map(inner_text)
+            .collect();
+        assert!(
+            broken.iter().any(|p| p == "None found."),
+            "{path}: {broken:?}"
+        );
+    }
+    // Countries are ranked on the Europe page, regions on the country page.
+    let europe = table_after(&read("security/index.html"), "league-h");
+    assert_eq!(
+        row(&europe, "Estonia")[1..4],
+        ["6", "4", "50.0"],
+        "{europe:?}"
+    );
+    let regions = table_after(&read("ee/security/index.html"), "league-h");
+    // p=reject at secure.ee, silent.ee and nullmx.ee (ee.zone): 3 of 6.
+    assert_eq!(
+        row(&regions, "Fixture maakond")[1..],
+        ["6", "4", "50.0", "75.0", "50.0", "20.0"][..],
+        "{regions:?}"
+    );
+    // The explainer lists every rule, and every adoption link lands on one of its rows.
+    let explainer = read("security/grades/index.html");
+    let anchors: BTreeSet<&str> = explainer
+        .select(&sel("[id]"))
+        .filter_map(|e| e.value().attr("id"))
+        .collect();
+    let codes: BTreeSet<String> = explainer.select(&sel("code")).map(inner_text).collect();
+    assert!(
+        codes.contains("T-APLUS") && codes.contains("A-UNMEASURED"),
+        "{codes:?}"
+    );
+    for link in read("security/index.html").select(&sel("section[aria-labelledby=adopt-h] a")) {
+        let href = link.value().attr("href").unwrap();
+        let anchor = href.rsplit_once('#').map(|(_, a)| a).unwrap();
+        assert!(anchors.contains(anchor), "{href}");
+    }
+}
+
 #[test]
 fn render_replays_the_probes_from_the_cache() {
     let Some(b) = built() else { return };

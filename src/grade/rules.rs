@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const RULES_TOML: &str = include_str!("rules.toml");
 
 /// A grade letter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Letter {
     /// `A+`.
     APlus,

@@ -21,6 +21,7 @@ use crate::countries::Country;
 use crate::geo::{
     self, Feature, Frame, Layer, MERGE_TOLERANCE_M, PathEncoder, Polygon, Projection,
 };
+use crate::grade::Letter;
 
 /// ViewBox width of country maps.
 const WIDTH: f64 = 1000.0;
@@ -104,6 +105,8 @@ pub struct CountryMaps {
     pub municipalities_svg: Option<String>,
     /// Region map (inline SVG).
     pub regions_svg: Option<String>,
+    /// Municipality map coloured by security grade, for `{cc}/security/` (inline SVG).
+    pub grades_svg: Option<String>,
     /// Municipalities joined to a boundary (drawn or not).
     pub joined: usize,
     /// Linked municipality shapes drawn.
@@ -144,6 +147,8 @@ pub struct Maps {
     pub countries: Vec<CountryMaps>,
     /// The Europe map (inline SVG).
     pub europe_svg: String,
+    /// The Europe map coloured by the share graded B or better, for `security/`.
+    pub europe_grades_svg: String,
 }
 
 /// Draws every map of the model from the boundaries in `geodata`.
@@ -155,9 +160,11 @@ pub fn build(model: &SiteModel, geodata: &Path) -> Maps {
         .map(|c| country_maps(model, c, geodata, &europe))
         .collect();
     let europe_svg = europe_map(model, &countries, &europe);
+    let europe_grades_svg = europe_grades_map(model, &countries, &europe);
     Maps {
         countries,
         europe_svg,
+        europe_grades_svg,
     }
 }
 
@@ -283,6 +290,7 @@ fn country_maps(
         (w, h),
         short_titles,
     ));
+    maps.grades_svg = Some(grades_svg(model, c, &joined, &paths, &background, (w, h)));
     maps.regions_svg = region_svg(
         model,
         c,
@@ -455,6 +463,52 @@ fn municipality_svg(
                 "<a href=\"m/{}/\"><title>{}</title><path d=\"{}\"/></a>",
                 r.slug,
                 esc(&provider_title(r, short_titles)),
+                paths[&f]
+            );
+        }
+        svg.push_str("</g>");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The municipality map again, filled by overall grade (links are relative to
+/// `{cc}/security/`).
+fn grades_svg(
+    model: &SiteModel,
+    c: &CountryModel,
+    joined: &[(usize, usize)],
+    paths: &HashMap<usize, String>,
+    background: &str,
+    (w, h): (f64, f64),
+) -> String {
+    let mut by_letter: BTreeMap<Letter, Vec<(usize, usize)>> = BTreeMap::new();
+    for &(i, f) in joined {
+        by_letter
+            .entry(model.records[i].grade())
+            .or_default()
+            .push((i, f));
+    }
+    let mut svg = String::with_capacity(joined.len() * 90 + background.len() + 512);
+    let _ = write!(
+        svg,
+        "<svg class=\"map\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"gmap-title\"><title id=\"gmap-title\">Municipalities of {} by security grade</title><path class=\"bg\" d=\"{background}\"/>",
+        esc(c.country.name)
+    );
+    for (letter, shapes) in by_letter {
+        let _ = write!(
+            svg,
+            "<g class=\"f{}\" data-grade=\"{}\">",
+            super::security::letter_class(letter),
+            letter.as_str()
+        );
+        for (i, f) in shapes {
+            let r = &model.records[i];
+            let _ = write!(
+                svg,
+                "<a href=\"../m/{}/\"><title>{}</title><path d=\"{}\"/></a>",
+                r.slug,
+                esc(&format!("{} — grade {}", r.name, letter.as_str())),
                 paths[&f]
             );
         }
@@ -695,20 +749,62 @@ fn europe_map(model: &SiteModel, countries: &[CountryMaps], frame: &Frame) -> St
     svg
 }
 
-/// Escapes text for SVG/HTML content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
+/// The Europe map by the share of graded municipalities with grade B or better;
+/// countries where nothing could be graded are left unfilled.
+fn europe_grades_map(model: &SiteModel, countries: &[CountryMaps], frame: &Frame) -> String {
+    let (w, h) = frame.view_box();
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"map europe\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"egmap-title\"><title id=\"egmap-title\">Share of graded municipalities with security grade B or better, per country</title>"
+    );
+    for (c, maps) in model.countries.iter().zip(countries) {
+        let Some(d) = &maps.europe_path else { continue };
+        let s = &c.stats;
+        let (class, title) = if s.graded == 0 {
+            (
+                "nodata",
+                format!("{}: no municipality could be graded", c.country.name),
+            )
+        } else {
+            let share = pct(s.grade_b_or_better, s.graded);
+            (
+                good_class(share),
+                format!(
+                    "{}: {share:.0} % graded B or better ({} of {} graded)",
+                    c.country.name, s.grade_b_or_better, s.graded
+                ),
+            )
+        };
+        let _ = write!(
+            svg,
+            "<a href=\"../{}security/\"><title>{}</title><path class=\"{class}\" d=\"{d}\"/></a>",
+            c.page,
+            esc(&title),
+        );
     }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Class of a "good" share (grade ≥ B) on the sequential green scale.
+pub fn good_class(share_pct: f64) -> &'static str {
+    match share_class(share_pct) {
+        "s0" => "q0",
+        "s1" => "q1",
+        "s2" => "q2",
+        "s3" => "q3",
+        _ => "q4",
+    }
+}
+
+/// Escapes text for SVG/HTML content and attribute values, with the same rules as the
+/// templates (controls made visible, see [`super::escape`]).
+pub fn esc(text: &str) -> String {
+    use askama::filters::Escaper;
+    let mut out = String::with_capacity(text.len());
+    // Writing into a String cannot fail.
+    let _ = super::escape::Html.write_escaped_str(&mut out, text);
     out
 }
 
@@ -720,7 +816,7 @@ mod tests {
     fn escaping_and_share_classes() {
         assert_eq!(
             esc("<a href=\"x\">O'Neil & co</a>"),
-            "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
+            "&lt;a href=&#34;x&#34;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
         );
         assert_eq!(share_class(0.0), "s0");
         assert_eq!(share_class(39.9), "s1");

@@ -8,11 +8,13 @@
 
 pub mod changes;
 pub mod data;
+pub mod escape;
 pub mod map;
 pub mod model;
 pub mod pages;
 pub mod render;
 pub mod security;
+pub mod security_report;
 pub mod slug;
 pub mod write;
 
@@ -32,6 +34,9 @@ const STYLE: &str = include_str!("../../templates/assets/style.css");
 const SEARCH_JS: &str = include_str!("../../templates/assets/search.js");
 /// Table sorting (progressive enhancement).
 const TABLE_JS: &str = include_str!("../../templates/assets/table.js");
+
+/// A rendered file: path relative to the site root, bytes.
+type Page = (String, Vec<u8>);
 
 /// What a build wrote.
 #[derive(Debug, Default)]
@@ -121,6 +126,14 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         security::starttls_policy_json(model, scanned).as_bytes(),
     )?;
     out.put(
+        "security/index.html",
+        &render::minify(&security_report::europe(model, &maps)?),
+    )?;
+    out.put(
+        "security/grades/index.html",
+        &render::minify(&security_report::grades(model)?),
+    )?;
+    out.put(
         "methodology/index.html",
         &render::minify(&render::methodology(model)?),
     )?;
@@ -129,21 +142,28 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     }
     tracing::info!("data files at {:.1}s", start.elapsed().as_secs_f64());
     out.put("index.html", &render::minify(&render::index(model, &maps)?))?;
-    let country_pages: Vec<Result<(String, Vec<u8>)>> = model
+    let country_pages: Vec<Result<[Page; 2]>> = model
         .countries
         .par_iter()
         .zip(&maps.countries)
         .map(|(c, m)| {
-            Ok((
-                format!("{}index.html", c.page),
-                render::minify(&render::country(model, c, m)?),
-            ))
+            Ok([
+                (
+                    format!("{}index.html", c.page),
+                    render::minify(&render::country(model, c, m)?),
+                ),
+                (
+                    format!("{}security/index.html", c.page),
+                    render::minify(&security_report::country(model, c, m)?),
+                ),
+            ])
         })
         .collect();
-    for page in country_pages {
-        let (path, bytes) = page?;
+    for pages in country_pages {
+        let [(path, bytes), (security_path, security_bytes)] = pages?;
         report.country_page_bytes.push((path.clone(), bytes.len()));
         out.put(&path, &bytes)?;
+        out.put(&security_path, &security_bytes)?;
         report.country_pages += 1;
     }
     for (c, m) in model.countries.iter().zip(&maps.countries) {

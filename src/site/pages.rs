@@ -43,6 +43,8 @@ fn page_paths(
             "a-z/",
             "p/",
             "methodology/",
+            "security/",
+            "security/grades/",
             "data/",
             "changes/",
         ]
@@ -57,6 +59,7 @@ fn page_paths(
         let list = parts.entry(c.country.code.to_string()).or_default();
         list.push(c.page.clone());
         list.push(format!("{}a-z/", c.page));
+        list.push(format!("{}security/", c.page));
         if let Some((_, slugs)) = regions.iter().find(|(cc, _)| cc == c.country.code) {
             list.extend(slugs.iter().map(|s| format!("{}{s}/", c.page)));
         }
@@ -514,7 +517,10 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(xml_escape("a<b>&\"'\u{1}"), "a&lt;b&gt;&amp;&quot;&#39;");
+        assert_eq!(
+            xml_escape("a<b>&\"'\u{1}"),
+            "a&lt;b&gt;&amp;&#34;&#39;\u{2401}"
+        );
         assert_eq!(query_escape("Jõgeva vald/1"), "J%C3%B5geva%20vald%2F1");
     }
 

@@ -118,8 +118,11 @@ pub fn secure_pct(s: &Stats) -> String {
     }
 }
 
-/// Grade distribution rows (letter, class, count, percent of all).
-pub fn grade_rows(s: &Stats) -> Vec<(&'static str, &'static str, usize, String)> {
+/// One grade distribution row: letter, CSS class, count, percent of all municipalities.
+pub type GradeRow = (&'static str, &'static str, usize, String);
+
+/// Grade distribution rows, best letter first.
+pub fn grade_rows(s: &Stats) -> Vec<GradeRow> {
     crate::grade::Letter::ALL
         .iter()
         .map(|l| {
@@ -168,6 +171,10 @@ pub struct MunicipalityRow<'a> {
     pub confidence: u8,
     /// Rule slug.
     pub rule: &'static str,
+    /// Overall grade letter.
+    pub grade: &'static str,
+    /// Its CSS class.
+    pub grade_class: &'static str,
     /// Drawn on the country map.
     pub mapped: bool,
 }
@@ -332,11 +339,19 @@ struct MunicipalityPage<'a> {
 }
 
 /// JSON for a `<script type="application/ld+json">` block: `<` is escaped so no text
-/// from seeds or DNS can close the script element.
+/// from seeds or DNS can close the script element, and C1 controls (which `serde_json`
+/// passes through) are escaped like the C0 ones it handles.
 pub fn json_ld(value: &serde_json::Value) -> String {
-    serde_json::to_string(value)
-        .expect("JSON values serialise")
-        .replace('<', "\\u003c")
+    let json = serde_json::to_string(value).expect("JSON values serialise");
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '\u{80}'..='\u{9f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn legend(stats: &Stats) -> Vec<LegendItem> {
@@ -525,6 +540,8 @@ fn municipality_rows<'a>(
                 category: r.verdict.category.slug(),
                 confidence: r.verdict.confidence,
                 rule: r.verdict.rule.slug(),
+                grade: r.grade().as_str(),
+                grade_class: super::security::letter_class(r.grade()),
                 mapped: !unmapped.contains(&i),
             }
         })

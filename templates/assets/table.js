@@ -32,3 +32,67 @@
     });
   });
 })();
+
+// Progressive enhancement: a text filter above every table.filterable, plus a drop-down
+// for each column whose header carries data-filter-select (e.g. grade, provider).
+// Without JavaScript every row stays visible.
+(function () {
+  function fold(s) {
+    return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+  }
+  var serial = 0;
+  document.querySelectorAll("table.filterable").forEach(function (table) {
+    if (!table.tHead || !table.tBodies.length) return;
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var bar = document.createElement("div");
+    bar.className = "filters";
+    var id = "filter-" + (++serial);
+    var label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = "Filter rows ";
+    var input = document.createElement("input");
+    input.type = "search";
+    input.id = id;
+    label.appendChild(input);
+    bar.appendChild(label);
+    var selects = [];
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      if (!th.hasAttribute("data-filter-select")) return;
+      var values = {};
+      rows.forEach(function (r) { values[r.cells[col].textContent.trim()] = true; });
+      var select = document.createElement("select");
+      select.setAttribute("aria-label", th.textContent.trim());
+      var any = document.createElement("option");
+      any.value = "";
+      any.textContent = th.textContent.trim() + ": all";
+      select.appendChild(any);
+      Object.keys(values).sort().forEach(function (v) {
+        var o = document.createElement("option");
+        o.value = v;
+        o.textContent = v;
+        select.appendChild(o);
+      });
+      bar.appendChild(select);
+      selects.push({ col: col, select: select });
+    });
+    var count = document.createElement("output");
+    count.setAttribute("aria-live", "polite");
+    bar.appendChild(count);
+    function apply() {
+      var q = fold(input.value), shown = 0;
+      rows.forEach(function (r) {
+        var ok = !q || fold(r.textContent).indexOf(q) >= 0;
+        selects.forEach(function (s) {
+          if (ok && s.select.value && r.cells[s.col].textContent.trim() !== s.select.value) ok = false;
+        });
+        r.hidden = !ok;
+        if (ok) shown++;
+      });
+      count.textContent = " " + shown + " of " + rows.length + " rows";
+    }
+    input.addEventListener("input", apply);
+    selects.forEach(function (s) { s.select.addEventListener("change", apply); });
+    table.parentNode.insertBefore(bar, table);
+    apply();
+  });
+})();
