@@ -187,6 +187,71 @@ fn every_page_is_valid_html() {
 }
 
 #[test]
+fn municipality_pages_list_neighbours_and_country_pages_rank_regions() {
+    let site = &built().site;
+    let data = data_json(site);
+    let region = "Fixture maakond";
+    let in_region: Vec<&serde_json::Value> =
+        data.iter().filter(|r| r["region"] == region).collect();
+    assert!(in_region.len() > 9, "the fixture region has enough members");
+    let sel = |css: &str| Selector::parse(css).unwrap();
+    for r in &in_region {
+        let page = r["page"].as_str().unwrap();
+        let html = Html::parse_document(
+            &std::fs::read_to_string(site.join(page).join("index.html")).unwrap(),
+        );
+        let heading: String = html
+            .select(&sel("#near-h"))
+            .next()
+            .unwrap_or_else(|| panic!("{page}: no nearby section"))
+            .text()
+            .collect();
+        assert_eq!(heading, format!("Nearby in {region}"));
+        let links: Vec<String> = html
+            .select(&sel("ul.nearby a"))
+            .map(|a| a.value().attr("href").unwrap().to_string())
+            .collect();
+        assert_eq!(links.len(), 8, "{page}: {links:?}");
+        // Every neighbour is another member of the same region.
+        for link in &links {
+            let target = Path::new(page).join(link);
+            let target = target.to_string_lossy();
+            let slug = target.trim_end_matches('/').rsplit('/').next().unwrap();
+            let neighbour = in_region
+                .iter()
+                .find(|n| {
+                    n["page"]
+                        .as_str()
+                        .unwrap()
+                        .trim_end_matches('/')
+                        .ends_with(slug)
+                })
+                .unwrap_or_else(|| panic!("{page}: {link} is not in {region}"));
+            assert_ne!(neighbour["id"], r["id"], "{page} lists itself");
+        }
+    }
+    // The country page names its extremes only among regions large enough, and ranks
+    // regions with a grade column.
+    let country =
+        Html::parse_document(&std::fs::read_to_string(site.join("ee/index.html")).unwrap());
+    let cards: Vec<String> = country
+        .select(&sel(".extremes .kpi"))
+        .map(|k| k.text().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(cards.len(), 2, "{cards:?}");
+    assert!(
+        cards[0].starts_with("Most domestic region") && cards[0].contains(region),
+        "{cards:?}"
+    );
+    assert!(cards[1].starts_with("Most exposed region"), "{cards:?}");
+    let headers: Vec<String> = country
+        .select(&sel("section[aria-labelledby=reg-h] th"))
+        .map(|th| th.text().collect())
+        .collect();
+    assert!(headers.iter().any(|h| h == "Grade ≥ B %"), "{headers:?}");
+}
+
+#[test]
 fn a_changed_verdict_shows_on_changes_feed_and_timeline() {
     let site = &built().site;
     let changes = std::fs::read_to_string(site.join("changes/index.html")).unwrap();
@@ -266,6 +331,47 @@ fn search_finds_a_municipality_without_diacritics_in_chromium() {
             );
         }
     }
+    // Filters are progressive enhancement with their state in the address: the region
+    // table filtered by a query without diacritics keeps only the matching rows.
+    let seen = visit(
+        &browser,
+        &format!("{}ee/fixture-maakond/?filter=jogeva", server.base),
+        &shots.join("site-region-filtered.png"),
+    );
+    let dom = Html::parse_document(&seen.dom);
+    let rows = Selector::parse("table.filterable tbody tr").unwrap();
+    let visible: Vec<String> = dom
+        .select(&rows)
+        .filter(|r| r.value().attr("hidden").is_none())
+        .map(|r| r.text().collect())
+        .collect();
+    let total = dom.select(&rows).count();
+    assert!(total > 10, "{total}");
+    assert!(
+        !visible.is_empty() && visible.iter().all(|r| r.contains("Jõgeva")),
+        "{visible:?}"
+    );
+    let counter = Selector::parse(".filters output").unwrap();
+    let counted: String = dom
+        .select(&counter)
+        .next()
+        .expect("counter")
+        .text()
+        .collect();
+    assert_eq!(counted.trim(), format!("{} of {total} rows", visible.len()));
+    let seen = visit(
+        &browser,
+        &format!("{}ee/security/", server.base),
+        &shots.join("site-security.png"),
+    );
+    assert!(
+        !seen
+            .console
+            .iter()
+            .any(|l| l.contains("ERROR") || l.contains("Uncaught")),
+        "{:?}",
+        seen.console
+    );
     let data = data_json(site);
     let page = data[0]["page"].as_str().unwrap();
     let seen = visit(

@@ -94,6 +94,10 @@ pub struct RegionStat {
     pub us: usize,
     /// Domestic providers.
     pub domestic: usize,
+    /// Municipalities with a measured grade.
+    pub graded: usize,
+    /// Of those, graded B or better.
+    pub good: usize,
     /// Record indices, by name.
     pub records: Vec<usize>,
 }
@@ -530,7 +534,12 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
         .map(|(name, records)| {
             let mut counts: BTreeMap<Category, usize> = BTreeMap::new();
             let (mut us, mut domestic, mut classified) = (0, 0, 0);
+            let (mut graded, mut good) = (0, 0);
             for &i in &records {
+                if let Some(rank) = model.records[i].grade().rank() {
+                    graded += 1;
+                    good += usize::from(rank >= Letter::B.rank().unwrap_or(u8::MAX));
+                }
                 let v = &model.records[i].verdict;
                 *counts.entry(v.category).or_default() += 1;
                 if v.category != Category::Unknown {
@@ -559,6 +568,8 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
                 dominant,
                 us,
                 domestic,
+                graded,
+                good,
                 records,
             }
         })

@@ -198,6 +198,9 @@ struct CountryPage<'a> {
     unmapped: Vec<UnmappedRow<'a>>,
     unmapped_summary: String,
     regions: Vec<RegionRow<'a>>,
+    extremes: Vec<ExtremeCard<'a>>,
+    extremes_min: usize,
+    concentration: Option<(String, String)>,
     compact: bool,
     show_table: bool,
     providers: Vec<ProviderRow>,
@@ -239,6 +242,88 @@ pub struct RegionRow<'a> {
     pub category_label: &'static str,
     /// Its share of the region.
     pub dominant_pct: String,
+    /// Graded B or better, percent of graded (`—` when none graded).
+    pub good_pct: String,
+}
+
+/// Regions with fewer classified municipalities than this are not named as extremes:
+/// a region of two municipalities is "100 % domestic" by chance.
+const EXTREMES_MIN_CLASSIFIED: usize = 5;
+
+/// A "most domestic" / "most exposed" region card.
+pub struct ExtremeCard<'a> {
+    /// Card title.
+    pub title: &'static str,
+    /// Region.
+    pub name: &'a str,
+    /// Link.
+    pub href: String,
+    /// The figure, e.g. "83.3 % domestic (25 of 30 classified)".
+    pub figure: String,
+}
+
+/// The most domestic and the most US-exposed region with enough classified
+/// municipalities; ties go to the larger region, then the name.
+fn extreme_cards(regions: &[super::map::RegionStat]) -> Vec<ExtremeCard<'_>> {
+    let eligible: Vec<_> = regions
+        .iter()
+        .filter(|r| r.classified >= EXTREMES_MIN_CLASSIFIED)
+        .collect();
+    let pick = |part: fn(&super::map::RegionStat) -> usize| {
+        eligible.iter().copied().max_by(|a, b| {
+            pct(part(a), a.classified)
+                .total_cmp(&pct(part(b), b.classified))
+                .then(a.classified.cmp(&b.classified))
+                .then(b.name.cmp(&a.name))
+        })
+    };
+    fn card<'r>(
+        title: &'static str,
+        r: &'r super::map::RegionStat,
+        part: usize,
+        what: &str,
+    ) -> ExtremeCard<'r> {
+        ExtremeCard {
+            title,
+            name: &r.name,
+            href: format!("{}/", r.slug),
+            figure: format!(
+                "{:.1} % {what} ({part} of {} classified)",
+                pct(part, r.classified),
+                r.classified
+            ),
+        }
+    }
+    let mut cards = Vec::new();
+    if let Some(r) = pick(|r| r.domestic) {
+        cards.push(card("Most domestic region", r, r.domestic, "domestic"));
+    }
+    if let Some(r) = pick(|r| r.us) {
+        cards.push(card("Most exposed region", r, r.us, "on US hyperscalers"));
+    }
+    cards
+}
+
+/// Market concentration over classified municipalities: the top three providers'
+/// share and the Herfindahl–Hirschman index (0–10,000). Self-hosted servers and
+/// uncatalogued third parties are many small operators, not one firm, so they count as
+/// shares too small to matter rather than as one provider.
+fn concentration(s: &Stats) -> Option<(String, String)> {
+    let shares: Vec<f64> = s
+        .providers
+        .iter()
+        .filter(|p| {
+            p.category != Category::Unknown
+                && !matches!(p.id.as_str(), "self-hosted" | "third-party")
+        })
+        .map(|p| 100.0 * p.count as f64 / s.classified as f64)
+        .collect();
+    if s.classified == 0 {
+        return None;
+    }
+    let top3: f64 = shares.iter().take(3).sum();
+    let hhi: f64 = shares.iter().map(|x| x * x).sum();
+    Some((format!("{top3:.1}"), format!("{hhi:.0}")))
 }
 
 /// Countries with more municipalities than this get the compact list on their page
@@ -309,6 +394,7 @@ pub struct SpfRow {
 #[template(path = "municipality.html")]
 struct MunicipalityPage<'a> {
     root: &'a str,
+    nearby: Option<Nearby<'a>>,
     path: String,
     meta: &'a Meta,
     r: &'a Record,
@@ -640,6 +726,11 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
             category: r.dominant.0.slug(),
             category_label: r.dominant.0.label(),
             dominant_pct: format!("{:.0}", pct(r.dominant.1, r.count)),
+            good_pct: if r.graded == 0 {
+                "—".into()
+            } else {
+                format!("{:.1}", pct(r.good, r.graded))
+            },
         })
         .collect();
     CountryPage {
@@ -661,6 +752,9 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
         region_svg: maps.regions_svg.as_deref(),
         unmapped,
         regions,
+        extremes: extreme_cards(&maps.regions),
+        extremes_min: EXTREMES_MIN_CLASSIFIED,
+        concentration: concentration(s),
         compact: c.records.len() > COMPACT_LIST_ABOVE,
         // With thousands of linked shapes on the map, the list would double the page:
         // the tables move to the region pages.
@@ -683,8 +777,68 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
     .with_context(|| format!("rendering the page of {}", c.country.name))
 }
 
+/// Neighbours on a municipality page: the same region, alphabetically around it (the
+/// seeds carry no coordinates), with the region's domestic share as the comparison.
+pub struct Nearby<'a> {
+    /// Region name.
+    pub region: &'a str,
+    /// Link to the region page.
+    pub region_href: String,
+    /// "12.5 % domestic (3 of 24 classified)".
+    pub domestic: String,
+    /// Neighbours: link, name, category slug, grade letter, grade class.
+    pub rows: Vec<(String, &'a str, &'static str, &'static str, &'static str)>,
+}
+
+/// How many neighbours a municipality page lists.
+const NEARBY: usize = 8;
+
+fn nearby<'a>(model: &'a SiteModel, r: &Record, region: &'a super::map::RegionStat) -> Nearby<'a> {
+    let others: Vec<usize> = region
+        .records
+        .iter()
+        .copied()
+        .filter(|&i| model.records[i].id != r.id)
+        .collect();
+    // The NEARBY names around this one in the alphabetical list of the region.
+    let at = others.partition_point(|&i| model.records[i].name < r.name);
+    let start = at
+        .saturating_sub(NEARBY / 2)
+        .min(others.len().saturating_sub(NEARBY));
+    let rows = others[start..(start + NEARBY).min(others.len())]
+        .iter()
+        .map(|&i| {
+            let n = &model.records[i];
+            let grade = n.grade();
+            (
+                format!("../{}/", n.slug),
+                n.name.as_str(),
+                n.verdict.category.slug(),
+                grade.as_str(),
+                super::security::letter_class(grade),
+            )
+        })
+        .collect();
+    Nearby {
+        region: &region.name,
+        region_href: format!("../../{}/", region.slug),
+        domestic: format!(
+            "{:.1} % domestic ({} of {} classified)",
+            pct(region.domestic, region.classified),
+            region.domestic,
+            region.classified
+        ),
+        rows,
+    }
+}
+
 /// Renders one municipality page.
-pub fn municipality(model: &SiteModel, r: &Record, locator: Option<&str>) -> Result<String> {
+pub fn municipality(
+    model: &SiteModel,
+    r: &Record,
+    locator: Option<&str>,
+    region: Option<&super::map::RegionStat>,
+) -> Result<String> {
     let v = &r.verdict;
     let book = RuleBook::embedded();
     let evidence = v
@@ -761,6 +915,7 @@ pub fn municipality(model: &SiteModel, r: &Record, locator: Option<&str>) -> Res
     };
     MunicipalityPage {
         root: "../../../",
+        nearby: region.map(|g| nearby(model, r, g)),
         path: r.page.clone(),
         meta: &model.meta,
         r,
@@ -915,6 +1070,12 @@ pub fn write_municipality_pages(
         .iter()
         .flat_map(|m| m.locators.iter().map(|(i, s)| (*i, s.as_str())))
         .collect();
+    let region_of: std::collections::HashMap<usize, &super::map::RegionStat> = maps
+        .countries
+        .iter()
+        .flat_map(|m| &m.regions)
+        .flat_map(|region| region.records.iter().map(move |&i| (i, region)))
+        .collect();
     let results: Vec<Result<u64>> = model
         .records
         .par_iter()
@@ -923,7 +1084,13 @@ pub fn write_municipality_pages(
             // The bulk of the site: askama's whitespace minimisation already makes these
             // compact, and a minify-html pass (3.6 s of a 9 s render for 7 % fewer bytes)
             // is reserved for the few large pages.
-            let bytes = municipality(model, r, locators.get(&i).copied())?.into_bytes();
+            let bytes = municipality(
+                model,
+                r,
+                locators.get(&i).copied(),
+                region_of.get(&i).copied(),
+            )?
+            .into_bytes();
             super::write::write_page(dir, &r.page, &bytes)?;
             Ok(bytes.len() as u64)
         })

@@ -35,13 +35,17 @@
 
 // Progressive enhancement: a text filter above every table.filterable, plus a drop-down
 // for each column whose header carries data-filter-select (e.g. grade, provider).
-// Without JavaScript every row stays visible.
+// The first filterable table takes its initial state from the address
+// (?filter=text&grade=F&provider=...) and keeps it there, so a filtered view can be
+// linked. Without JavaScript every row stays visible.
 (function () {
   function fold(s) {
     return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
   }
   var serial = 0;
-  document.querySelectorAll("table.filterable").forEach(function (table) {
+  var params = new URLSearchParams(location.search);
+  document.querySelectorAll("table.filterable").forEach(function (table, index) {
+    var linked = index === 0;
     if (!table.tHead || !table.tBodies.length) return;
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
     var bar = document.createElement("div");
@@ -73,7 +77,9 @@
         select.appendChild(o);
       });
       bar.appendChild(select);
-      selects.push({ col: col, select: select });
+      var key = th.textContent.trim().toLowerCase();
+      if (linked && params.has(key) && values[params.get(key)]) select.value = params.get(key);
+      selects.push({ col: col, select: select, key: key });
     });
     var count = document.createElement("output");
     count.setAttribute("aria-live", "polite");
@@ -89,7 +95,17 @@
         if (ok) shown++;
       });
       count.textContent = " " + shown + " of " + rows.length + " rows";
+      if (linked && history.replaceState) {
+        var state = new URLSearchParams(location.search);
+        if (input.value) state.set("filter", input.value); else state.delete("filter");
+        selects.forEach(function (s) {
+          if (s.select.value) state.set(s.key, s.select.value); else state.delete(s.key);
+        });
+        var query = state.toString();
+        history.replaceState(null, "", location.pathname + (query ? "?" + query : "") + location.hash);
+      }
     }
+    if (linked && params.has("filter")) input.value = params.get("filter");
     input.addEventListener("input", apply);
     selects.forEach(function (s) { s.select.addEventListener("change", apply); });
     table.parentNode.insertBefore(bar, table);
