@@ -314,7 +314,11 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
             config.cache.display()
         )
     })?;
-    tracing::info!("cache loaded in {:.1}s", started.elapsed().as_secs_f64());
+    tracing::info!(
+        "cache loaded in {:.1}s, {} MB resident",
+        started.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
     let connections = Connections::from_cache(&cache);
     // The last scan ended about when its cache was written.
     let written_at = cache.written_at;
@@ -436,6 +440,7 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
             started.elapsed().as_secs_f64()
         );
     }
+    tracing::info!("classified, {} MB resident", crate::progress::rss_mb());
     model
 }
 
@@ -533,8 +538,19 @@ fn build(args: BuildArgs) -> Result<()> {
 /// Gate, history, site: the site is only replaced, and the run only enters the
 /// history, when the gate passes and rendering succeeds.
 fn publish(model: &mut SiteModel, out: &Path, config: &Config) -> Result<()> {
+    let started = Instant::now();
     quality_gate(model, out, config)?;
+    tracing::info!(
+        "quality gate in {:.1}s, {} MB resident",
+        started.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
     model.history = crate::history::History::prepare(&config.history, model)?;
+    tracing::info!(
+        "history prepared at {:.1}s, {} MB resident",
+        started.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
     render_site(model, out, config)?;
     model.history.commit()
 }

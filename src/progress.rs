@@ -174,3 +174,18 @@ impl ProgressCounterRef<'_> {
         }
     }
 }
+
+/// Resident memory of this process in MB (Linux; `0` elsewhere), for the phase lines
+/// of the build log: the benchmark's peak-RSS target is easier to keep with each
+/// phase's share in view.
+pub fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}

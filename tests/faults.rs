@@ -171,16 +171,8 @@ fn a_server_that_goes_away_mid_scan_leaves_failed_or_stale_never_unknown() {
         .arg(site_of(dir, "cache.json"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let start = proxy.seen.lock().unwrap().values().sum::<usize>();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while proxy.seen.lock().unwrap().values().sum::<usize>() < start + 20
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    proxy.go_away();
-    let out = child.wait_with_output().unwrap();
+    proxy.go_away_after(20);
+    let out = cmd.output().unwrap();
     ok(&out);
     let after = data_json(&site_of(dir, "cache.json"));
     let good = by_id(&good);

@@ -1,6 +1,6 @@
 //! GeoJSON export of features, for the downloadable `map.geojson` of a country.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::simplify::simplify;
 use super::{Arcs, Polygon, Topo, signed_area};
@@ -12,18 +12,35 @@ use super::{Arcs, Polygon, Topo, signed_area};
 /// closed and wound as RFC 7946 asks (outer rings counter-clockwise, holes clockwise).
 ///
 /// A ring that simplification would collapse is written unsimplified; one that is
-/// degenerate even then is left out. `Value::Null` (GeoJSON's "no geometry") when no
-/// polygon is left.
+/// degenerate even then is left out. `None` (serialised as GeoJSON's `null`, "no
+/// geometry") when no polygon is left.
 pub fn geojson_geometry<S: Arcs + ?Sized>(
     source: &S,
     polygons: &[Polygon],
     tolerance_deg: f64,
     decimals: u8,
-) -> Value {
+) -> Option<Geometry> {
     topo_geometry(source.topo(), polygons, tolerance_deg, decimals)
 }
 
-fn topo_geometry(topo: &Topo, polygons: &[Polygon], tolerance_deg: f64, decimals: u8) -> Value {
+/// A GeoJSON polygon geometry, serialised straight from its coordinates (a
+/// `serde_json::Value` per point would cost ~100 bytes each: Germany alone has a
+/// million).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "coordinates")]
+pub enum Geometry {
+    /// One polygon: rings of lon/lat points.
+    Polygon(Vec<Vec<[f64; 2]>>),
+    /// Several polygons.
+    MultiPolygon(Vec<Vec<Vec<[f64; 2]>>>),
+}
+
+fn topo_geometry(
+    topo: &Topo,
+    polygons: &[Polygon],
+    tolerance_deg: f64,
+    decimals: u8,
+) -> Option<Geometry> {
     let factor = 10f64.powi(i32::from(decimals.min(10)));
     let mut out: Vec<Vec<Vec<[f64; 2]>>> = Vec::new();
     for polygon in polygons {
@@ -49,9 +66,9 @@ fn topo_geometry(topo: &Topo, polygons: &[Polygon], tolerance_deg: f64, decimals
         }
     }
     match out.len() {
-        0 => Value::Null,
-        1 => json!({"type": "Polygon", "coordinates": out.remove(0)}),
-        _ => json!({"type": "MultiPolygon", "coordinates": out}),
+        0 => None,
+        1 => Some(Geometry::Polygon(out.remove(0))),
+        _ => Some(Geometry::MultiPolygon(out)),
     }
 }
 
@@ -91,11 +108,16 @@ fn ring_coordinates(
 mod tests {
     use super::super::svg::tests::grid;
     use super::*;
+    use serde_json::Value;
+
+    fn topo_value(topo: &Topo, polygons: &[Polygon], tolerance_deg: f64, decimals: u8) -> Value {
+        serde_json::to_value(topo_geometry(topo, polygons, tolerance_deg, decimals)).unwrap()
+    }
 
     #[test]
     fn geometry_is_closed_rounded_and_counter_clockwise() {
         let (topo, polygons) = grid();
-        let value = topo_geometry(&topo, &polygons[0..1], 0.0, 3);
+        let value = topo_value(&topo, &polygons[0..1], 0.0, 3);
         assert_eq!(value["type"], "Polygon");
         let ring: Vec<[f64; 2]> = serde_json::from_value(value["coordinates"][0].clone()).unwrap();
         assert_eq!(ring.first(), ring.last());
@@ -110,12 +132,12 @@ mod tests {
     #[test]
     fn several_polygons_make_a_multipolygon_and_simplification_is_per_arc() {
         let (topo, polygons) = grid();
-        let value = topo_geometry(&topo, &polygons, 0.1, 2);
+        let value = topo_value(&topo, &polygons, 0.1, 2);
         assert_eq!(value["type"], "MultiPolygon");
         assert_eq!(value["coordinates"].as_array().map(Vec::len), Some(6));
         // The 0.01° bumps are gone at 0.1°, leaving the four corners.
         assert_eq!(value["coordinates"][0][0].as_array().map(Vec::len), Some(5));
-        assert_eq!(topo_geometry(&topo, &[], 0.1, 2), Value::Null);
+        assert_eq!(topo_value(&topo, &[], 0.1, 2), Value::Null);
     }
 
     #[test]
@@ -127,7 +149,7 @@ mod tests {
         let polygon = Polygon {
             rings: vec![vec![0], vec![1]],
         };
-        let value = topo_geometry(&topo, &[polygon], 0.0, 1);
+        let value = topo_value(&topo, &[polygon], 0.0, 1);
         let outer: Vec<[f64; 2]> = serde_json::from_value(value["coordinates"][0].clone()).unwrap();
         let hole: Vec<[f64; 2]> = serde_json::from_value(value["coordinates"][1].clone()).unwrap();
         assert!(signed_area(&outer) > 0.0 && signed_area(&hole) < 0.0);

@@ -33,7 +33,7 @@ mod data_tests;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use geojson::geojson_geometry;
+pub use geojson::{Geometry, geojson_geometry};
 pub use load::{load_layer, parse_layer};
 pub use outline::{MERGE_TOLERANCE_M, Outline};
 pub use project::{Frame, Projection};

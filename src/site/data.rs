@@ -146,9 +146,18 @@ fn data_record(r: &Record) -> DataRecord<'_> {
 }
 
 /// `data.json`: an array with one object per municipality.
-pub fn data_json(model: &SiteModel) -> Vec<u8> {
-    let records: Vec<DataRecord<'_>> = model.records.iter().map(data_record).collect();
-    serde_json::to_vec(&records).expect("records serialise")
+///
+/// Streamed record by record: the whole array in memory at once would add a few hundred
+/// MB to the build's peak.
+pub fn write_data_json(model: &SiteModel, mut out: impl std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"[")?;
+    for (i, r) in model.records.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut out, &data_record(r))?;
+    }
+    out.write_all(b"]")
 }
 
 /// A CSV cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
@@ -161,11 +170,12 @@ fn csv_cell(text: String) -> String {
     }
 }
 
-/// `data.csv`: RFC 4180, UTF-8, header row, one row per municipality.
-pub fn data_csv(model: &SiteModel) -> anyhow::Result<Vec<u8>> {
+/// `data.csv`: RFC 4180, UTF-8, header row, one row per municipality, streamed row by
+/// row.
+pub fn write_data_csv(model: &SiteModel, out: impl std::io::Write) -> anyhow::Result<()> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
+        .from_writer(out);
     writer.write_record(CSV_COLUMNS)?;
     for r in &model.records {
         let d = data_record(r);
@@ -208,7 +218,8 @@ pub fn data_csv(model: &SiteModel) -> anyhow::Result<Vec<u8>> {
             .map(csv_cell),
         )?;
     }
-    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    writer.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -673,35 +673,64 @@ fn region_svg(
 }
 
 fn geojson(model: &SiteModel, layer: &Layer, joined: &[(usize, usize)]) -> Vec<u8> {
-    let features: Vec<serde_json::Value> = joined
-        .iter()
-        .map(|&(i, f)| {
-            let r = &model.records[i];
-            let v = &r.verdict;
-            serde_json::json!({
-                "type": "Feature",
-                "id": r.id,
-                "properties": {
-                    "id": r.id,
-                    "name": r.name,
-                    "osm_relation_id": r.osm_relation_id,
-                    "domain": r.domain.as_ref().map(|d| d.unicode.clone()),
-                    "provider": v.provider,
-                    "provider_name": v.provider_name,
-                    "category": v.category.slug(),
-                    "jurisdiction": v.jurisdiction.slug(),
-                    "mx_location": v.mx_location.slug(),
-                    "confidence": v.confidence,
-                    "rule": v.rule.slug(),
-                    "scan_status": r.status.slug(),
-                    "page": r.page,
-                },
-                "geometry": geo::geojson_geometry(layer, &layer.features[f].polygons, 0.0005, 5),
-            })
-        })
-        .collect();
-    serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection", "features": features}))
-        .unwrap_or_default()
+    #[derive(serde::Serialize)]
+    struct Properties<'a> {
+        id: &'a str,
+        name: &'a str,
+        osm_relation_id: Option<u64>,
+        domain: Option<&'a str>,
+        provider: &'a str,
+        provider_name: &'a str,
+        category: &'static str,
+        jurisdiction: &'static str,
+        mx_location: &'static str,
+        confidence: u8,
+        rule: &'static str,
+        scan_status: &'static str,
+        page: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct GeoFeature<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        id: &'a str,
+        properties: Properties<'a>,
+        geometry: Option<geo::Geometry>,
+    }
+    // Written feature by feature: the collection as one JSON value would cost hundreds
+    // of MB for Germany.
+    let mut out = br#"{"type":"FeatureCollection","features":["#.to_vec();
+    for (n, &(i, f)) in joined.iter().enumerate() {
+        let r = &model.records[i];
+        let v = &r.verdict;
+        if n > 0 {
+            out.push(b',');
+        }
+        let feature = GeoFeature {
+            kind: "Feature",
+            id: &r.id,
+            properties: Properties {
+                id: &r.id,
+                name: &r.name,
+                osm_relation_id: r.osm_relation_id,
+                domain: r.domain.as_ref().map(|d| d.unicode.as_str()),
+                provider: &v.provider,
+                provider_name: &v.provider_name,
+                category: v.category.slug(),
+                jurisdiction: v.jurisdiction.slug(),
+                mx_location: v.mx_location.slug(),
+                confidence: v.confidence,
+                rule: v.rule.slug(),
+                scan_status: r.status.slug(),
+                page: &r.page,
+            },
+            geometry: geo::geojson_geometry(layer, &layer.features[f].polygons, 0.0005, 5),
+        };
+        // Serialising plain structs into memory cannot fail.
+        let _ = serde_json::to_writer(&mut out, &feature);
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// The country's shape on the Europe map.

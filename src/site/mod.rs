@@ -109,9 +109,13 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     ] {
         out.put(path, bytes)?;
     }
-    tracing::info!("maps drawn at {:.1}s", start.elapsed().as_secs_f64());
-    out.put("data.json", &data::data_json(model))?;
-    out.put("data.csv", &data::data_csv(model)?)?;
+    tracing::info!(
+        "maps drawn at {:.1}s, {} MB resident",
+        start.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
+    out.stream("data.json", |w| Ok(data::write_data_json(model, w)?))?;
+    out.stream("data.csv", |w| data::write_data_csv(model, w))?;
     out.put("countries.json", &data::countries_json(model))?;
     // The list's timestamp is the newest observation, so an unchanged scan gives a
     // byte-identical list.
@@ -140,7 +144,11 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     for (path, bytes) in finding_pages(model, &maps)? {
         out.put(&path, &bytes)?;
     }
-    tracing::info!("data files at {:.1}s", start.elapsed().as_secs_f64());
+    tracing::info!(
+        "data files at {:.1}s, {} MB resident",
+        start.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
     out.put("index.html", &render::minify(&render::index(model, &maps)?))?;
     let country_pages: Vec<Result<[Page; 2]>> = model
         .countries
@@ -213,7 +221,11 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         bail!("pages missing after rendering, e.g. {missing:?}");
     }
     staging.commit()?;
-    tracing::info!("swapped in at {:.1}s", start.elapsed().as_secs_f64());
+    tracing::info!(
+        "swapped in at {:.1}s, {} MB resident",
+        start.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -232,6 +244,30 @@ impl Out<'_> {
             Some(page) if page.ends_with('/') => write_page(self.dir, page, bytes),
             _ => write_file(&self.dir.join(path), bytes),
         }
+    }
+
+    /// Writes the file at `path` through `fill`, buffered, without holding it whole.
+    fn stream(
+        &mut self,
+        path: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<()> {
+        use anyhow::Context;
+        use std::io::Write;
+        let path = self.dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+        fill(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
+        writer
+            .flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        self.bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        Ok(())
     }
 }
 

@@ -237,6 +237,8 @@ struct FaultPlan {
     state: std::sync::atomic::AtomicU64,
     /// Set to make every query go unanswered (the server went away).
     dead: std::sync::atomic::AtomicBool,
+    /// Queries still answered before the server goes away by itself.
+    answers_left: std::sync::atomic::AtomicU64,
 }
 
 impl FaultPlan {
@@ -277,6 +279,14 @@ impl FaultProxy {
         Self::start_with(upstream, HashMap::new(), random)
     }
 
+    /// The server answers `n` more queries, then goes away: a deterministic
+    /// "mid-scan", whatever the speed of the machine.
+    pub fn go_away_after(&self, n: u64) {
+        self.plan
+            .answers_left
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// From now on, no query is answered (the server "goes away").
     pub fn go_away(&self) {
         self.plan
@@ -294,6 +304,7 @@ impl FaultProxy {
             random,
             state: std::sync::atomic::AtomicU64::new(random.seed),
             dead: Default::default(),
+            answers_left: std::sync::atomic::AtomicU64::new(u64::MAX),
         });
         let faults = plan.clone();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -429,7 +440,15 @@ async fn handle(
         })
         .unwrap_or_default();
     *seen.lock().unwrap().entry(name.clone()).or_default() += 1;
-    if plan.dead.load(std::sync::atomic::Ordering::SeqCst) {
+    let left = plan
+        .answers_left
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if !left || plan.dead.load(std::sync::atomic::Ordering::SeqCst) {
         return None;
     }
     let r = plan.random;
