@@ -7,7 +7,7 @@
 //! (keyed by mail domain): a probe that reached no server does not replace one that did.
 
 use rustc_hash::FxHashMap;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -89,21 +89,23 @@ impl ScanCache {
     /// Reads a cache file; `Ok(None)` when it does not exist. A file that exists but
     /// cannot be read is an error (it is never silently replaced).
     pub fn load(path: &Path) -> Result<Option<ScanCache>> {
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
+        // Read whole, then parsed from the slice: serde_json's reader path copies every
+        // string through a scratch buffer and took twice as long on a 60 MB cache.
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 return Err(e)
                     .with_context(|| format!("cannot open scan cache {}", path.display()));
             }
         };
-        let parsed: FileIn = serde_json::from_reader(BufReader::with_capacity(1 << 20, file))
-            .with_context(|| {
-                format!(
-                    "scan cache {} is unreadable; move it away or pass another --cache",
-                    path.display()
-                )
-            })?;
+        let parsed: FileIn = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "scan cache {} is unreadable; move it away or pass another --cache",
+                path.display()
+            )
+        })?;
+        drop(bytes);
         if !(1..=FORMAT).contains(&parsed.format) {
             bail!(
                 "scan cache {} has format {} but this mxmap writes format {FORMAT}; move it away or pass another --cache",
