@@ -252,6 +252,79 @@ fn municipality_pages_list_neighbours_and_country_pages_rank_regions() {
 }
 
 #[test]
+fn per_country_downloads_match_data_json_and_their_checksums() {
+    use sha2::{Digest, Sha256};
+    let site = &built().site;
+    let data = data_json(site);
+    let sums = std::fs::read_to_string(site.join("data/SHA256SUMS")).expect("SHA256SUMS");
+    let mut listed = BTreeSet::new();
+    for line in sums.lines() {
+        let (hash, path) = line.split_once("  ").expect("sha256sum format");
+        let bytes = std::fs::read(site.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), hash, "{path}");
+        listed.insert(path.to_string());
+    }
+    for path in [
+        "data.json",
+        "data.csv",
+        "countries.json",
+        "data/ee.json",
+        "data/ee.csv",
+    ] {
+        assert!(
+            listed.contains(path),
+            "{path} not in SHA256SUMS: {listed:?}"
+        );
+    }
+    for cc in ["ee", "de"] {
+        let expected: Vec<&serde_json::Value> = data
+            .iter()
+            .filter(|r| {
+                r["country"]
+                    .as_str()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(cc))
+            })
+            .collect();
+        assert!(!expected.is_empty(), "{cc}");
+        let text = std::fs::read_to_string(site.join(format!("data/{cc}.json"))).unwrap();
+        let records: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        // The same records as data.json (in the country's page order).
+        let by_id = |list: Vec<&serde_json::Value>| {
+            list.into_iter()
+                .map(|r| (r["id"].as_str().unwrap().to_string(), r.clone()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let (got, want) = (by_id(records.iter().collect()), by_id(expected.clone()));
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "{cc}.json"
+        );
+        assert!(got == want, "{cc}.json: a record differs from data.json");
+        let csv = std::fs::read_to_string(site.join(format!("data/{cc}.csv"))).unwrap();
+        assert_eq!(
+            csv.lines().count(),
+            expected.len() + 1,
+            "{cc}.csv: header + rows"
+        );
+    }
+    // The downloads page names each file with its rows.
+    let page = std::fs::read_to_string(site.join("data/index.html")).unwrap();
+    let html = Html::parse_document(&page);
+    let rows: Vec<String> = html
+        .select(&Selector::parse("tbody tr").unwrap())
+        .map(|r| r.text().collect::<Vec<_>>().join(" "))
+        .collect();
+    let estonia = rows
+        .iter()
+        .find(|r| r.starts_with("Estonia"))
+        .expect("Estonia row");
+    let ee = data.iter().filter(|r| r["country"] == "ee").count();
+    assert!(ee > 0);
+    assert!(estonia.contains(&format!("{ee} rows")), "{estonia}");
+}
+
+#[test]
 fn a_changed_verdict_shows_on_changes_feed_and_timeline() {
     let site = &built().site;
     let changes = std::fs::read_to_string(site.join("changes/index.html")).unwrap();

@@ -145,13 +145,49 @@ fn data_record(r: &Record) -> DataRecord<'_> {
     }
 }
 
+/// One published data file, for the downloads page and `data/SHA256SUMS`.
+#[derive(Debug, Clone)]
+pub struct Download {
+    /// Path relative to the site root.
+    pub path: String,
+    /// Records in it, where that means something.
+    pub rows: Option<usize>,
+    /// Size.
+    pub bytes: u64,
+    /// SHA-256, hex.
+    pub sha256: String,
+}
+
+impl Download {
+    /// "1.2 MB", "830 kB", "312 B".
+    pub fn size(&self) -> String {
+        match self.bytes {
+            b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+            b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1e3),
+            b => format!("{b} B"),
+        }
+    }
+}
+
+/// `data/SHA256SUMS` in the format `sha256sum -c` reads (paths relative to the site
+/// root: run it there).
+pub fn sha256sums(downloads: &[Download]) -> String {
+    downloads
+        .iter()
+        .map(|d| format!("{}  {}\n", d.sha256, d.path))
+        .collect()
+}
+
 /// `data.json`: an array with one object per municipality.
 ///
 /// Streamed record by record: the whole array in memory at once would add a few hundred
 /// MB to the build's peak.
-pub fn write_data_json(model: &SiteModel, mut out: impl std::io::Write) -> std::io::Result<()> {
+pub fn write_data_json<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    mut out: impl std::io::Write,
+) -> std::io::Result<()> {
     out.write_all(b"[")?;
-    for (i, r) in model.records.iter().enumerate() {
+    for (i, r) in records.into_iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
@@ -172,12 +208,15 @@ fn csv_cell(text: String) -> String {
 
 /// `data.csv`: RFC 4180, UTF-8, header row, one row per municipality, streamed row by
 /// row.
-pub fn write_data_csv(model: &SiteModel, out: impl std::io::Write) -> anyhow::Result<()> {
+pub fn write_data_csv<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    out: impl std::io::Write,
+) -> anyhow::Result<()> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(out);
     writer.write_record(CSV_COLUMNS)?;
-    for r in &model.records {
+    for r in records {
         let d = data_record(r);
         let opt = |s: Option<&str>| s.unwrap_or("").to_string();
         let num = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();

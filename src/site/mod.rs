@@ -95,6 +95,7 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     let mut out = Out {
         dir: &dir,
         bytes: 0,
+        downloads: Vec::new(),
     };
     for (path, bytes) in [
         ("assets/style.css", STYLE.as_bytes()),
@@ -114,9 +115,18 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         start.elapsed().as_secs_f64(),
         crate::progress::rss_mb()
     );
-    out.stream("data.json", |w| Ok(data::write_data_json(model, w)?))?;
-    out.stream("data.csv", |w| data::write_data_csv(model, w))?;
-    out.put("countries.json", &data::countries_json(model))?;
+    let all = model.records.len();
+    out.stream("data.json", Some(all), |w| {
+        Ok(data::write_data_json(&model.records, w)?)
+    })?;
+    out.stream("data.csv", Some(all), |w| {
+        data::write_data_csv(&model.records, w)
+    })?;
+    out.put_download(
+        "countries.json",
+        &data::countries_json(model),
+        Some(model.countries.len()),
+    )?;
     // The list's timestamp is the newest observation, so an unchanged scan gives a
     // byte-identical list.
     let scanned = model
@@ -125,10 +135,28 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         .filter_map(|r| r.scanned_at)
         .max()
         .unwrap_or(0);
-    out.put(
+    out.put_download(
         "data/starttls-policy.json",
         security::starttls_policy_json(model, scanned).as_bytes(),
+        None,
     )?;
+    // Per country: the same records as data.json/data.csv, and the map's GeoJSON.
+    for (c, m) in model.countries.iter().zip(&maps.countries) {
+        let code = c.country.code;
+        let records = || c.records.iter().map(|&i| &model.records[i]);
+        let n = c.records.len();
+        out.stream(&format!("data/{code}.json"), Some(n), |w| {
+            Ok(data::write_data_json(records(), w)?)
+        })?;
+        out.stream(&format!("data/{code}.csv"), Some(n), |w| {
+            data::write_data_csv(records(), w)
+        })?;
+        if let Some(geojson) = &m.geojson {
+            out.put_download(&format!("{}map.geojson", c.page), geojson, Some(m.shapes))?;
+        }
+    }
+    let sums = data::sha256sums(&out.downloads);
+    out.put("data/SHA256SUMS", sums.as_bytes())?;
     out.put(
         "security/index.html",
         &render::minify(&security_report::europe(model, &maps)?),
@@ -141,7 +169,7 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         "methodology/index.html",
         &render::minify(&render::methodology(model)?),
     )?;
-    for (path, bytes) in finding_pages(model, &maps)? {
+    for (path, bytes) in finding_pages(model, &maps, &out.downloads)? {
         out.put(&path, &bytes)?;
     }
     tracing::info!(
@@ -177,9 +205,6 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     for (c, m) in model.countries.iter().zip(&maps.countries) {
         if let Some(svg) = &m.outline_svg {
             out.put(&format!("{}outline.svg", c.page), svg.as_bytes())?;
-        }
-        if let Some(geojson) = &m.geojson {
-            out.put(&format!("{}map.geojson", c.page), geojson)?;
         }
         let unmapped = m.unmapped_set();
         let pages: Vec<Result<(String, Vec<u8>)>> = m
@@ -230,10 +255,12 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     Ok(report)
 }
 
-/// Writes files into the staging folder as they are produced.
+/// Writes files into the staging folder as they are produced, and keeps the facts of
+/// the data files (size, SHA-256, rows) for the downloads page.
 struct Out<'a> {
     dir: &'a Path,
     bytes: u64,
+    downloads: Vec<data::Download>,
 }
 
 impl Out<'_> {
@@ -246,33 +273,80 @@ impl Out<'_> {
         }
     }
 
-    /// Writes the file at `path` through `fill`, buffered, without holding it whole.
+    /// Writes a data file whole and lists it as a download.
+    fn put_download(&mut self, path: &str, bytes: &[u8], rows: Option<usize>) -> Result<()> {
+        use sha2::{Digest, Sha256};
+        self.put(path, bytes)?;
+        self.downloads.push(data::Download {
+            path: path.to_string(),
+            rows,
+            bytes: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+        });
+        Ok(())
+    }
+
+    /// Writes the data file at `path` through `fill`, buffered, without holding it
+    /// whole, and lists it as a download.
     fn stream(
         &mut self,
         path: &str,
+        rows: Option<usize>,
         fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
     ) -> Result<()> {
         use anyhow::Context;
+        use sha2::{Digest, Sha256};
         use std::io::Write;
-        let path = self.dir.join(path);
-        if let Some(parent) = path.parent() {
+        /// Hashes and counts what passes through.
+        struct Hashing<W> {
+            inner: W,
+            hasher: Sha256,
+            bytes: u64,
+        }
+        impl<W: Write> Write for Hashing<W> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let n = self.inner.write(buf)?;
+                self.hasher.update(&buf[..n]);
+                self.bytes += n as u64;
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.inner.flush()
+            }
+        }
+        let file_path = self.dir.join(path);
+        if let Some(parent) = file_path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        let file = std::fs::File::create(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-        fill(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
+        let file = std::fs::File::create(&file_path)
+            .with_context(|| format!("cannot create {}", file_path.display()))?;
+        let mut writer = Hashing {
+            inner: std::io::BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        fill(&mut writer).with_context(|| format!("cannot write {}", file_path.display()))?;
         writer
             .flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        self.bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            .with_context(|| format!("cannot write {}", file_path.display()))?;
+        self.bytes += writer.bytes;
+        self.downloads.push(data::Download {
+            path: path.to_string(),
+            rows,
+            bytes: writer.bytes,
+            sha256: hex::encode(writer.hasher.finalize()),
+        });
         Ok(())
     }
 }
 
 /// Search, A–Z, providers, downloads, 404, robots.txt and the sitemaps.
-fn finding_pages(model: &SiteModel, maps: &map::Maps) -> Result<Vec<(String, Vec<u8>)>> {
+fn finding_pages(
+    model: &SiteModel,
+    maps: &map::Maps,
+    downloads: &[data::Download],
+) -> Result<Vec<(String, Vec<u8>)>> {
     let mut files = vec![
         (
             "search/index.html".to_string(),
@@ -292,10 +366,9 @@ fn finding_pages(model: &SiteModel, maps: &map::Maps) -> Result<Vec<(String, Vec
         ),
         ("changes/feed.xml".into(), changes::feed(model)),
     ];
-    let with_map: Vec<bool> = maps.countries.iter().map(|m| m.geojson.is_some()).collect();
     files.push((
         "data/index.html".into(),
-        render::minify(&pages::downloads(model, &with_map)?),
+        render::minify(&pages::downloads(model, downloads)?),
     ));
     let az: Vec<Result<(String, Vec<u8>)>> = (0..model.countries.len())
         .into_par_iter()

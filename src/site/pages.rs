@@ -450,22 +450,49 @@ struct DownloadsPage<'a> {
     root: &'a str,
     path: String,
     meta: &'a Meta,
-    countries: Vec<(&'static str, &'static str, bool)>,
+    /// data.json, data.csv, countries.json, the policy list.
+    main: Vec<&'a super::data::Download>,
+    /// Per country: code, name, JSON, CSV, GeoJSON (when there is a map).
+    countries: Vec<CountryDownloads<'a>>,
     graded: usize,
 }
 
-/// `data/`: every download with what it holds and its schema. `with_map` tells which
-/// countries have a `map.geojson`.
-pub fn downloads(model: &SiteModel, with_map: &[bool]) -> Result<String> {
+/// The downloads of one country.
+struct CountryDownloads<'a> {
+    code: &'static str,
+    name: &'static str,
+    json: Option<&'a super::data::Download>,
+    csv: Option<&'a super::data::Download>,
+    geojson: Option<&'a super::data::Download>,
+}
+
+/// `data/`: every download with its rows, size and SHA-256, what it holds and its
+/// schema, from the files as written.
+pub fn downloads(model: &SiteModel, files: &[super::data::Download]) -> Result<String> {
+    let file = |path: &str| files.iter().find(|d| d.path == path);
     DownloadsPage {
         root: "../",
         path: "data/".into(),
         meta: &model.meta,
+        main: [
+            "data.json",
+            "data.csv",
+            "countries.json",
+            "data/starttls-policy.json",
+        ]
+        .into_iter()
+        .filter_map(file)
+        .collect(),
         countries: model
             .countries
             .iter()
-            .zip(with_map)
-            .map(|(c, m)| (c.country.code, c.country.name, *m))
+            .map(|c| CountryDownloads {
+                code: c.country.code,
+                name: c.country.name,
+                json: file(&format!("data/{}.json", c.country.code)),
+                csv: file(&format!("data/{}.csv", c.country.code)),
+                geojson: file(&format!("{}map.geojson", c.page)),
+            })
             .collect(),
         graded: model.europe.graded,
     }
