@@ -343,6 +343,17 @@ fn a_changed_verdict_shows_on_changes_feed_and_timeline() {
     assert!(feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
     assert_eq!(feed.matches("<entry>").count(), 2, "one entry per run");
     assert!(feed.contains("Test Direct — provider switch"), "{feed}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site.join("changes/feed.json")).unwrap()).unwrap();
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    let items = json["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "one item per run");
+    assert!(
+        items[0]["content_text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Test Direct — provider switch")),
+        "{items:?}"
+    );
     let data = data_json(site);
     let page = data
         .iter()

@@ -102,6 +102,69 @@ pub fn page(model: &SiteModel) -> Result<String> {
     .context("rendering the changes page")
 }
 
+/// Title and plain-text body of one run's feed entry (Atom and JSON Feed).
+fn entry_text(run: &crate::history::Run) -> (String, String) {
+    let summary: Vec<String> = counts(run)
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(label, n)| format!("{n} × {label}"))
+        .collect();
+    let title = if run.baseline {
+        "First run on record".to_string()
+    } else if summary.is_empty() {
+        "No changes".to_string()
+    } else {
+        summary.join(", ")
+    };
+    let mut body = String::new();
+    for c in run.changes.iter().take(SHOWN_PER_RUN) {
+        let _ = writeln!(
+            body,
+            "{} — {}: {} → {}",
+            c.name,
+            c.kind.label(),
+            if c.before.is_empty() {
+                "—"
+            } else {
+                &c.before
+            },
+            if c.after.is_empty() { "—" } else { &c.after }
+        );
+    }
+    (title, body)
+}
+
+/// `changes/feed.json`: the same entries as the Atom feed, as JSON Feed 1.1.
+pub fn json_feed(model: &SiteModel) -> Vec<u8> {
+    let base = &model.meta.site_url;
+    let items: Vec<serde_json::Value> = model
+        .history
+        .runs
+        .iter()
+        .rev()
+        .take(FEED_RUNS)
+        .map(|run| {
+            let (title, body) = entry_text(run);
+            let url = format!("{base}changes/#{}", anchor(&run.generated));
+            serde_json::json!({
+                "id": url,
+                "url": url,
+                "title": format!("{title} ({})", run.generated),
+                "content_text": body,
+                "date_published": run.generated,
+            })
+        })
+        .collect();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "mxmap: changes per run",
+        "home_page_url": format!("{base}changes/"),
+        "feed_url": format!("{base}changes/feed.json"),
+        "items": items,
+    });
+    serde_json::to_vec_pretty(&feed).unwrap_or_default()
+}
+
 /// `changes/feed.xml`: one Atom entry per run.
 pub fn feed(model: &SiteModel) -> Vec<u8> {
     let base = &model.meta.site_url;
@@ -126,33 +189,7 @@ pub fn feed(model: &SiteModel) -> Vec<u8> {
     let _ = writeln!(xml, "<author><name>mxmap</name></author>");
     for run in history.runs.iter().rev().take(FEED_RUNS) {
         let a = anchor(&run.generated);
-        let summary: Vec<String> = counts(run)
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(label, n)| format!("{n} × {label}"))
-            .collect();
-        let title = if run.baseline {
-            "First run on record".to_string()
-        } else if summary.is_empty() {
-            "No changes".to_string()
-        } else {
-            summary.join(", ")
-        };
-        let mut body = String::new();
-        for c in run.changes.iter().take(SHOWN_PER_RUN) {
-            let _ = writeln!(
-                body,
-                "{} — {}: {} → {}",
-                c.name,
-                c.kind.label(),
-                if c.before.is_empty() {
-                    "—"
-                } else {
-                    &c.before
-                },
-                if c.after.is_empty() { "—" } else { &c.after }
-            );
-        }
+        let (title, body) = entry_text(run);
         let _ = writeln!(
             xml,
             "<entry><title>{} ({})</title><id>{}changes/#{a}</id><link href=\"{}changes/#{a}\"/><updated>{}</updated><content type=\"text\">{}</content></entry>",

@@ -359,12 +359,17 @@ fn finding_pages(
             render::minify(&pages::az_root(model)?),
         ),
         ("404.html".into(), render::minify(&pages::not_found(model)?)),
+        (
+            "about/index.html".into(),
+            render::minify(&pages::about(model)?),
+        ),
         ("robots.txt".into(), pages::robots(&model.meta)),
         (
             "changes/index.html".into(),
             render::minify(&changes::page(model)?),
         ),
         ("changes/feed.xml".into(), changes::feed(model)),
+        ("changes/feed.json".into(), changes::json_feed(model)),
     ];
     files.push((
         "data/index.html".into(),

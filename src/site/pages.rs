@@ -43,6 +43,7 @@ fn page_paths(
             "a-z/",
             "p/",
             "methodology/",
+            "about/",
             "security/",
             "security/grades/",
             "data/",
@@ -498,6 +499,37 @@ pub fn downloads(model: &SiteModel, files: &[super::data::Download]) -> Result<S
     }
     .render()
     .context("rendering the downloads page")
+}
+
+#[derive(Template)]
+#[template(path = "about.html")]
+struct AboutPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    per_subnet: usize,
+    global: usize,
+    connect: u64,
+    reply: u64,
+    session: u64,
+}
+
+/// `about/`: what mxmap does, how politely it scans (from the prober's own defaults),
+/// corrections and opting out.
+pub fn about(model: &SiteModel) -> Result<String> {
+    let probe = crate::scan::smtp::ProbeConfig::new("");
+    AboutPage {
+        root: "../",
+        path: "about/".into(),
+        meta: &model.meta,
+        per_subnet: probe.per_subnet_concurrency,
+        global: probe.global_concurrency,
+        connect: probe.connect_timeout.as_secs(),
+        reply: probe.reply_timeout.as_secs(),
+        session: probe.session_timeout.as_secs(),
+    }
+    .render()
+    .context("rendering the about page")
 }
 
 #[derive(Template)]
