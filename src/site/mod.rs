@@ -65,9 +65,33 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     let start = Instant::now();
     check_integrity(model)?;
     let mut report = SiteReport::default();
-    let maps_started = Instant::now();
-    let maps = map::build(model, geodata);
-    report.map_seconds = maps_started.elapsed().as_secs_f64();
+    let staging = Staging::new(out)?;
+    let dir = staging.dir.clone();
+
+    // Every file is written as soon as it is rendered: holding the big ones (data.json,
+    // GeoJSON) until the end would add a few hundred MB to the peak.
+    let mut out = Out {
+        dir: &dir,
+        bytes: 0,
+        downloads: Vec::new(),
+    };
+    // Drawing the maps is mostly one long task (Germany); the data files need no map
+    // and are written on the other core meanwhile.
+    let (maps, written) = rayon::join(
+        || {
+            let started = Instant::now();
+            (map::build(model, geodata), started.elapsed().as_secs_f64())
+        },
+        || write_data_files(model, &mut out),
+    );
+    let (maps, map_seconds) = maps;
+    written?;
+    report.map_seconds = map_seconds;
+    tracing::info!(
+        "maps drawn and data files written at {:.1}s, {} MB resident",
+        start.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
     for (c, m) in model.countries.iter().zip(&maps.countries) {
         report.map_lines.push(format!(
             "map {}: {}/{} joined ({:.1} %), {} drawn{}",
@@ -86,71 +110,6 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
                 .map_lines
                 .push(format!("    below 95 %: {}", m.coverage));
         }
-    }
-    let staging = Staging::new(out)?;
-    let dir = staging.dir.clone();
-
-    // Every file is written as soon as it is rendered: holding the big ones (data.json,
-    // GeoJSON) until the end would add a few hundred MB to the peak.
-    let mut out = Out {
-        dir: &dir,
-        bytes: 0,
-        downloads: Vec::new(),
-    };
-    for (path, bytes) in [
-        ("assets/style.css", STYLE.as_bytes()),
-        ("assets/table.js", TABLE_JS.as_bytes()),
-        ("schema/data.schema.json", data::DATA_SCHEMA.as_bytes()),
-        (
-            "schema/countries.schema.json",
-            data::COUNTRIES_SCHEMA.as_bytes(),
-        ),
-        ("schema/index.html", schema_index().as_bytes()),
-        (".nojekyll", b""),
-    ] {
-        out.put(path, bytes)?;
-    }
-    tracing::info!(
-        "maps drawn at {:.1}s, {} MB resident",
-        start.elapsed().as_secs_f64(),
-        crate::progress::rss_mb()
-    );
-    let all = model.records.len();
-    out.stream("data.json", Some(all), |w| {
-        Ok(data::write_data_json(&model.records, w)?)
-    })?;
-    out.stream("data.csv", Some(all), |w| {
-        data::write_data_csv(&model.records, w)
-    })?;
-    out.put_download(
-        "countries.json",
-        &data::countries_json(model),
-        Some(model.countries.len()),
-    )?;
-    // The list's timestamp is the newest observation, so an unchanged scan gives a
-    // byte-identical list.
-    let scanned = model
-        .records
-        .iter()
-        .filter_map(|r| r.scanned_at)
-        .max()
-        .unwrap_or(0);
-    out.put_download(
-        "data/starttls-policy.json",
-        security::starttls_policy_json(model, scanned).as_bytes(),
-        None,
-    )?;
-    // Per country: the same records as data.json/data.csv, and the map's GeoJSON.
-    for (c, m) in model.countries.iter().zip(&maps.countries) {
-        let code = c.country.code;
-        let records = || c.records.iter().map(|&i| &model.records[i]);
-        let n = c.records.len();
-        out.stream(&format!("data/{code}.json"), Some(n), |w| {
-            Ok(data::write_data_json(records(), w)?)
-        })?;
-        out.stream(&format!("data/{code}.csv"), Some(n), |w| {
-            data::write_data_csv(records(), w)
-        })?;
         if let Some(geojson) = &m.geojson {
             out.put_download(&format!("{}map.geojson", c.page), geojson, Some(m.shapes))?;
         }
@@ -253,6 +212,61 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     );
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The assets, schemas and data files (everything that needs no map), streamed.
+fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
+    for (path, bytes) in [
+        ("assets/style.css", STYLE.as_bytes()),
+        ("assets/table.js", TABLE_JS.as_bytes()),
+        ("schema/data.schema.json", data::DATA_SCHEMA.as_bytes()),
+        (
+            "schema/countries.schema.json",
+            data::COUNTRIES_SCHEMA.as_bytes(),
+        ),
+        ("schema/index.html", schema_index().as_bytes()),
+        (".nojekyll", b""),
+    ] {
+        out.put(path, bytes)?;
+    }
+    let all = model.records.len();
+    out.stream("data.json", Some(all), |w| {
+        Ok(data::write_data_json(&model.records, w)?)
+    })?;
+    out.stream("data.csv", Some(all), |w| {
+        data::write_data_csv(&model.records, w)
+    })?;
+    out.put_download(
+        "countries.json",
+        &data::countries_json(model),
+        Some(model.countries.len()),
+    )?;
+    // The list's timestamp is the newest observation, so an unchanged scan gives a
+    // byte-identical list.
+    let scanned = model
+        .records
+        .iter()
+        .filter_map(|r| r.scanned_at)
+        .max()
+        .unwrap_or(0);
+    out.put_download(
+        "data/starttls-policy.json",
+        security::starttls_policy_json(model, scanned).as_bytes(),
+        None,
+    )?;
+    // Per country: the same records as data.json and data.csv.
+    for c in &model.countries {
+        let code = c.country.code;
+        let records = || c.records.iter().map(|&i| &model.records[i]);
+        let n = c.records.len();
+        out.stream(&format!("data/{code}.json"), Some(n), |w| {
+            Ok(data::write_data_json(records(), w)?)
+        })?;
+        out.stream(&format!("data/{code}.csv"), Some(n), |w| {
+            data::write_data_csv(records(), w)
+        })?;
+    }
+    Ok(())
 }
 
 /// Writes files into the staging folder as they are produced, and keeps the facts of
