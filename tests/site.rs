@@ -212,6 +212,26 @@ fn municipality_pages_list_neighbours_and_country_pages_rank_regions() {
             .map(|a| a.value().attr("href").unwrap().to_string())
             .collect();
         assert_eq!(links.len(), 8, "{page}: {links:?}");
+        // Structured data: the organisation and its breadcrumb trail through the region.
+        let ld: serde_json::Value = serde_json::from_str(
+            &html
+                .select(&sel("script[type='application/ld+json']"))
+                .next()
+                .expect("JSON-LD")
+                .inner_html(),
+        )
+        .unwrap();
+        let crumbs: Vec<&str> = ld["@graph"][1]["itemListElement"]
+            .as_array()
+            .expect("BreadcrumbList")
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            crumbs,
+            ["Europe", "Estonia", region, r["name"].as_str().unwrap()],
+            "{page}"
+        );
         // Every neighbour is another member of the same region.
         for link in &links {
             let target = Path::new(page).join(link);
@@ -306,6 +326,21 @@ fn per_country_downloads_match_data_json_and_their_checksums() {
             csv.lines().count(),
             expected.len() + 1,
             "{cc}.csv: header + rows"
+        );
+    }
+    // The DCAT catalogue lists every file with the same checksum.
+    let catalog: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site.join("data/catalog.jsonld")).unwrap()).unwrap();
+    let distributions = catalog["dcat:dataset"]["dcat:distribution"]
+        .as_array()
+        .expect("distributions");
+    assert_eq!(distributions.len(), listed.len());
+    for line in sums.lines() {
+        let (hash, path) = line.split_once("  ").unwrap();
+        assert!(
+            distributions.iter().any(|d| d["dct:title"] == path
+                && d["spdx:checksum"]["spdx:checksumValue"] == hash),
+            "{path} missing from catalog.jsonld"
         );
     }
     // The downloads page names each file with its rows.

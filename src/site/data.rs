@@ -178,6 +178,65 @@ pub fn sha256sums(downloads: &[Download]) -> String {
         .collect()
 }
 
+/// `data/catalog.jsonld`: a DCAT-AP style catalogue of the downloads (one dataset, one
+/// distribution per file with its size, media type and SHA-256), for data portals.
+pub fn catalog_jsonld(model: &SiteModel, downloads: &[Download]) -> Vec<u8> {
+    let base = &model.meta.site_url;
+    let media = |path: &str| match path.rsplit('.').next() {
+        Some("csv") => "text/csv",
+        Some("geojson") => "application/geo+json",
+        _ => "application/json",
+    };
+    let distributions: Vec<serde_json::Value> = downloads
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "@type": "dcat:Distribution",
+                "dct:title": d.path,
+                "dcat:downloadURL": {"@id": format!("{base}{}", d.path)},
+                "dcat:mediaType": media(&d.path),
+                "dcat:byteSize": d.bytes,
+                "spdx:checksum": {
+                    "@type": "spdx:Checksum",
+                    "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
+                    "spdx:checksumValue": d.sha256,
+                },
+            })
+        })
+        .collect();
+    let catalog = serde_json::json!({
+        "@context": {
+            "dcat": "http://www.w3.org/ns/dcat#",
+            "dct": "http://purl.org/dc/terms/",
+            "spdx": "http://spdx.org/rdf/terms#",
+        },
+        "@type": "dcat:Catalog",
+        "@id": format!("{base}data/catalog.jsonld"),
+        "dct:title": "mxmap open data",
+        "dcat:dataset": {
+            "@type": "dcat:Dataset",
+            "@id": format!("{base}data/"),
+            "dct:title": "Email providers and transport security of European municipalities",
+            "dct:description": format!(
+                "Who hosts the official email of {} municipalities in {} countries, with the evidence and a transport-security grade per municipality.",
+                model.meta.municipalities,
+                model.countries.len()
+            ),
+            "dct:modified": model.meta.generated,
+            "dct:provenance": format!(
+                "mxmap {}, signatures {}, rules {}, DNS source {}",
+                model.meta.scanner_version,
+                model.meta.catalog_version,
+                model.meta.rules_version,
+                model.meta.dns_source
+            ),
+            "dcat:landingPage": {"@id": format!("{base}data/")},
+            "dcat:distribution": distributions,
+        },
+    });
+    serde_json::to_vec_pretty(&catalog).unwrap_or_default()
+}
+
 /// `data.json`: an array with one object per municipality.
 ///
 /// Streamed record by record: the whole array in memory at once would add a few hundred

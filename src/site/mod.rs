@@ -117,6 +117,10 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
     let sums = data::sha256sums(&out.downloads);
     out.put("data/SHA256SUMS", sums.as_bytes())?;
     out.put(
+        "data/catalog.jsonld",
+        &data::catalog_jsonld(model, &out.downloads),
+    )?;
+    out.put(
         "security/index.html",
         &render::minify(&security_report::europe(model, &maps)?),
     )?;

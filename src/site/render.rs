@@ -343,6 +343,9 @@ struct RegionPage<'a> {
     classified: usize,
     us_pct: String,
     domestic_pct: String,
+    graded: usize,
+    good: usize,
+    good_pct: String,
     rows: Vec<MunicipalityRow<'a>>,
 }
 
@@ -652,6 +655,13 @@ pub fn region(
         classified: region.classified,
         us_pct: format!("{:.1}", pct(region.us, region.classified)),
         domestic_pct: format!("{:.1}", pct(region.domestic, region.classified)),
+        graded: region.graded,
+        good: region.good,
+        good_pct: if region.graded == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}", pct(region.good, region.graded))
+        },
         rows: municipality_rows(model, &region.records, "../", unmapped),
     }
     .render()
@@ -832,6 +842,67 @@ fn nearby<'a>(model: &'a SiteModel, r: &Record, region: &'a super::map::RegionSt
     }
 }
 
+/// Structured data of a municipality page: the organisation with its verdict and
+/// grade, and the breadcrumb trail Europe › country › region › municipality.
+fn municipality_json_ld(
+    model: &SiteModel,
+    r: &Record,
+    region: Option<&super::map::RegionStat>,
+) -> serde_json::Value {
+    let v = &r.verdict;
+    let base = &model.meta.site_url;
+    let mut crumbs = vec![
+        ("Europe".to_string(), base.to_string()),
+        (
+            r.country.name.to_string(),
+            format!("{base}{}/", r.country.code),
+        ),
+    ];
+    if let Some(g) = region {
+        crumbs.push((
+            g.name.clone(),
+            format!("{base}{}/{}/", r.country.code, g.slug),
+        ));
+    }
+    crumbs.push((r.name.clone(), format!("{base}{}", r.page)));
+    serde_json::json!({
+        "@context": "https://schema.org",
+        "@graph": [
+            {
+                "@type": "GovernmentOrganization",
+                "name": r.name,
+                "identifier": r.id,
+                "url": r.domain.as_ref().map(|d| format!("https://{}", d.unicode)),
+                "address": {
+                    "@type": "PostalAddress",
+                    "addressLocality": r.name,
+                    "addressRegion": r.region,
+                    "addressCountry": r.country.code.to_uppercase(),
+                },
+                "additionalProperty": [
+                    {"@type": "PropertyValue", "name": "mail provider", "value": v.provider_name},
+                    {"@type": "PropertyValue", "name": "jurisdiction", "value": v.jurisdiction.slug()},
+                    {"@type": "PropertyValue", "name": "security grade", "value": r.grade().as_str()},
+                    {"@type": "PropertyValue", "name": "confidence", "value": v.confidence},
+                ],
+            },
+            {
+                "@type": "BreadcrumbList",
+                "itemListElement": crumbs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, url))| serde_json::json!({
+                        "@type": "ListItem",
+                        "position": i + 1,
+                        "name": name,
+                        "item": url,
+                    }))
+                    .collect::<Vec<_>>(),
+            },
+        ],
+    })
+}
+
 /// Renders one municipality page.
 pub fn municipality(
     model: &SiteModel,
@@ -963,25 +1034,7 @@ pub fn municipality(
             .first_run()
             .map(|run| run.generated.as_str())
             .unwrap_or(model.meta.generated.as_str()),
-        jsonld: json_ld(&serde_json::json!({
-            "@context": "https://schema.org",
-            "@type": "GovernmentOrganization",
-            "name": r.name,
-            "identifier": r.id,
-            "url": r.domain.as_ref().map(|d| format!("https://{}", d.unicode)),
-            "address": {
-                "@type": "PostalAddress",
-                "addressLocality": r.name,
-                "addressRegion": r.region,
-                "addressCountry": r.country.code.to_uppercase(),
-            },
-            "additionalProperty": [
-                {"@type": "PropertyValue", "name": "mail provider", "value": v.provider_name},
-                {"@type": "PropertyValue", "name": "jurisdiction", "value": v.jurisdiction.slug()},
-                {"@type": "PropertyValue", "name": "security grade", "value": r.grade().as_str()},
-                {"@type": "PropertyValue", "name": "confidence", "value": v.confidence},
-            ],
-        })),
+        jsonld: json_ld(&municipality_json_ld(model, r, region)),
     }
     .render()
     .with_context(|| format!("rendering the page of {}", r.id))
