@@ -301,6 +301,27 @@ struct ProviderPage<'a> {
     signatures: Vec<(&'static str, String)>,
     countries: Vec<ProviderCountry<'a>>,
     grades: Vec<(&'static str, &'static str, usize)>,
+    /// Adoption of each security check among these municipalities.
+    adoption: Vec<super::security_report::AdoptionRow>,
+    /// For a filtering gateway: the mailbox providers found behind it (name, count).
+    backends: Vec<(String, usize)>,
+}
+
+/// Mailbox providers of the municipalities whose mail passes the gateway `id`, most
+/// common first.
+fn backends_behind(model: &SiteModel, id: &str) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &model.records {
+        if r.verdict.gateway.as_deref() == Some(id) {
+            *counts.entry(r.verdict.provider_name.as_str()).or_default() += 1;
+        }
+    }
+    let mut rows: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(name, n)| (name.to_string(), n))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    rows
 }
 
 #[derive(Template)]
@@ -411,6 +432,11 @@ pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(Strin
             signatures,
             countries,
             grades,
+            adoption: super::security_report::Adoption::of(
+                indices.iter().map(|&i| &model.records[i]),
+            )
+            .rows(),
+            backends: backends_behind(model, id),
         }
         .render()
         .with_context(|| format!("rendering the provider page of {id}"))?;
