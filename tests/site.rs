@@ -360,6 +360,32 @@ fn per_country_downloads_match_data_json_and_their_checksums() {
 }
 
 #[test]
+fn provider_by_country_pages_list_exactly_their_municipalities() {
+    let site = &built().site;
+    let data = data_json(site);
+    for cc in ["ee", "de"] {
+        let mut expected: Vec<String> = data
+            .iter()
+            .filter(|r| r["country"] == cc && r["provider"] == "microsoft")
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect();
+        let path = site.join(format!("p/microsoft/{cc}/index.html"));
+        if expected.is_empty() {
+            assert!(!path.exists(), "{} without municipalities", path.display());
+            continue;
+        }
+        let html = Html::parse_document(&std::fs::read_to_string(&path).unwrap());
+        let mut listed: Vec<String> = html
+            .select(&Selector::parse("table.list tbody tr td:first-child a").unwrap())
+            .map(|a| a.text().collect())
+            .collect();
+        expected.sort();
+        listed.sort();
+        assert_eq!(listed, expected, "{cc}");
+    }
+}
+
+#[test]
 fn a_changed_verdict_shows_on_changes_feed_and_timeline() {
     let site = &built().site;
     let changes = std::fs::read_to_string(site.join("changes/index.html")).unwrap();

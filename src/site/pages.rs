@@ -51,11 +51,16 @@ fn page_paths(
         ]
         .map(String::from),
     );
-    site.extend(
-        providers_of(model)
-            .into_iter()
-            .map(|(id, _)| format!("p/{id}/")),
-    );
+    for (id, indices) in providers_of(model) {
+        site.push(format!("p/{id}/"));
+        let mut countries: Vec<&str> = indices
+            .iter()
+            .map(|&i| model.records[i].country.code)
+            .collect();
+        countries.sort_unstable();
+        countries.dedup();
+        site.extend(countries.into_iter().map(|cc| format!("p/{id}/{cc}/")));
+    }
     for c in &model.countries {
         let list = parts.entry(c.country.code.to_string()).or_default();
         list.push(c.page.clone());
@@ -275,6 +280,8 @@ fn providers_of(model: &SiteModel) -> Vec<(String, Vec<usize>)> {
 
 /// A country block of a provider page.
 pub struct ProviderCountry<'a> {
+    /// Country code (its page is `p/{provider}/{cc}/`).
+    pub code: &'static str,
     /// Country name.
     pub name: &'static str,
     /// Municipalities on this provider.
@@ -325,6 +332,21 @@ fn backends_behind(model: &SiteModel, id: &str) -> Vec<(String, usize)> {
 }
 
 #[derive(Template)]
+#[template(path = "provider_country.html")]
+struct ProviderCountryPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    name: &'a str,
+    country_name: &'static str,
+    country_href: String,
+    count: usize,
+    pct: String,
+    of: usize,
+    rows: Vec<super::render::MunicipalityRow<'a>>,
+}
+
+#[derive(Template)]
 #[template(path = "providers.html")]
 struct ProvidersPage<'a> {
     root: &'a str,
@@ -364,6 +386,7 @@ pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(Strin
             }
             list.sort_by(|a, b| a.name.cmp(&b.name));
             countries.push(ProviderCountry {
+                code: c.country.code,
                 name: c.country.name,
                 count: list.len(),
                 pct: format!("{:.1}", pct(list.len(), c.records.len())),
@@ -441,6 +464,40 @@ pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(Strin
         .render()
         .with_context(|| format!("rendering the provider page of {id}"))?;
         files.push((format!("p/{}/index.html", slugify(id)), html.into_bytes()));
+        for c in &model.countries {
+            let members: Vec<usize> = c
+                .records
+                .iter()
+                .copied()
+                .filter(|&i| model.records[i].verdict.provider == *id)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let page = ProviderCountryPage {
+                root: "../../../",
+                path: format!("p/{}/{}/", slugify(id), c.country.code),
+                meta: &model.meta,
+                name,
+                country_name: c.country.name,
+                country_href: format!("../../../{}", c.page),
+                count: members.len(),
+                pct: format!("{:.1}", pct(members.len(), c.records.len())),
+                of: c.records.len(),
+                rows: super::render::municipality_rows(
+                    model,
+                    &members,
+                    &format!("../../../{}", c.page),
+                    &std::collections::HashSet::new(),
+                ),
+            }
+            .render()
+            .with_context(|| format!("rendering p/{id}/{}/", c.country.code))?;
+            files.push((
+                format!("p/{}/{}/index.html", slugify(id), c.country.code),
+                page.into_bytes(),
+            ));
+        }
         rows.push((
             format!("{}/", slugify(id)),
             name.to_string(),

@@ -606,7 +606,7 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
     .context("rendering the overview")
 }
 
-fn municipality_rows<'a>(
+pub(super) fn municipality_rows<'a>(
     model: &'a SiteModel,
     records: &[usize],
     prefix: &str,
