@@ -386,6 +386,34 @@ fn provider_by_country_pages_list_exactly_their_municipalities() {
 }
 
 #[test]
+fn anomalies_pages_list_the_verdicts_to_check() {
+    let site = &built().site;
+    let data = data_json(site);
+    for cc in ["ee", "de"] {
+        let mut expected: Vec<String> = data
+            .iter()
+            .filter(|r| r["country"] == cc)
+            .filter(|r| {
+                r["category"] == "unknown"
+                    || matches!(r["confidence_band"].as_str(), Some("low" | "none"))
+                    || matches!(r["scan_status"].as_str(), Some("error" | "partial"))
+            })
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect();
+        let html = Html::parse_document(
+            &std::fs::read_to_string(site.join(format!("{cc}/anomalies/index.html"))).unwrap(),
+        );
+        let mut listed: Vec<String> = html
+            .select(&Selector::parse("table.list tbody tr td:first-child a").unwrap())
+            .map(|a| a.text().collect())
+            .collect();
+        expected.sort();
+        listed.sort();
+        assert_eq!(listed, expected, "{cc}");
+    }
+}
+
+#[test]
 fn a_changed_verdict_shows_on_changes_feed_and_timeline() {
     let site = &built().site;
     let changes = std::fs::read_to_string(site.join("changes/index.html")).unwrap();

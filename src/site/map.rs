@@ -557,7 +557,7 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
                 .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
                 .unwrap_or((Category::Unknown, 0));
             let mut slug = slugify(&name);
-            if matches!(slug.as_str(), "m" | "a-z" | "security" | "") {
+            if matches!(slug.as_str(), "m" | "a-z" | "security" | "anomalies" | "") {
                 slug = format!("region-{slug}");
             }
             RegionStat {

@@ -141,7 +141,7 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         crate::progress::rss_mb()
     );
     out.put("index.html", &render::minify(&render::index(model, &maps)?))?;
-    let country_pages: Vec<Result<[Page; 2]>> = model
+    let country_pages: Vec<Result<[Page; 3]>> = model
         .countries
         .par_iter()
         .zip(&maps.countries)
@@ -155,14 +155,20 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
                     format!("{}security/index.html", c.page),
                     render::minify(&security_report::country(model, c, m)?),
                 ),
+                (
+                    format!("{}anomalies/index.html", c.page),
+                    render::minify(&render::anomalies(model, c, m)?),
+                ),
             ])
         })
         .collect();
     for pages in country_pages {
-        let [(path, bytes), (security_path, security_bytes)] = pages?;
+        let [(path, bytes), security, anomalies] = pages?;
         report.country_page_bytes.push((path.clone(), bytes.len()));
         out.put(&path, &bytes)?;
-        out.put(&security_path, &security_bytes)?;
+        for (path, bytes) in [security, anomalies] {
+            out.put(&path, &bytes)?;
+        }
         report.country_pages += 1;
     }
     for (c, m) in model.countries.iter().zip(&maps.countries) {

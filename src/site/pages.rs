@@ -66,6 +66,7 @@ fn page_paths(
         list.push(c.page.clone());
         list.push(format!("{}a-z/", c.page));
         list.push(format!("{}security/", c.page));
+        list.push(format!("{}anomalies/", c.page));
         if let Some((_, slugs)) = regions.iter().find(|(cc, _)| cc == c.country.code) {
             list.extend(slugs.iter().map(|s| format!("{}{s}/", c.page)));
         }

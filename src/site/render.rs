@@ -200,6 +200,8 @@ struct CountryPage<'a> {
     regions: Vec<RegionRow<'a>>,
     extremes: Vec<ExtremeCard<'a>>,
     extremes_min: usize,
+    bands: Vec<(&'static str, usize, String)>,
+    anomalies: usize,
     concentration: Option<(String, String)>,
     compact: bool,
     show_table: bool,
@@ -668,6 +670,73 @@ pub fn region(
     .with_context(|| format!("rendering the page of region {}", region.name))
 }
 
+/// A municipality whose verdict deserves a second look: unclassified, low or no
+/// confidence, or a failed or partial scan.
+pub fn is_anomaly(r: &Record) -> bool {
+    r.verdict.category == Category::Unknown
+        || matches!(r.verdict.band(), "low" | "none")
+        || matches!(
+            r.status,
+            super::model::ScanStatus::Error | super::model::ScanStatus::Partial
+        )
+}
+
+#[derive(Template)]
+#[template(path = "anomalies.html")]
+struct AnomaliesPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    country_name: &'static str,
+    total: usize,
+    rows: Vec<MunicipalityRow<'a>>,
+}
+
+/// `{cc}/anomalies/`: the municipalities of a country whose verdict deserves a second
+/// look (site spec 3.2 item 10).
+pub fn anomalies(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Result<String> {
+    let members: Vec<usize> = c
+        .records
+        .iter()
+        .copied()
+        .filter(|&i| is_anomaly(&model.records[i]))
+        .collect();
+    AnomaliesPage {
+        root: "../../",
+        path: format!("{}anomalies/", c.page),
+        meta: &model.meta,
+        country_name: c.country.name,
+        total: c.records.len(),
+        rows: municipality_rows(model, &members, "../", &maps.unmapped_set()),
+    }
+    .render()
+    .with_context(|| format!("rendering {}anomalies/", c.page))
+}
+
+/// Confidence bands over all municipalities: (band, count, percent).
+fn band_rows<'a>(
+    model: &SiteModel,
+    records: impl Iterator<Item = &'a usize>,
+) -> Vec<(&'static str, usize, String)> {
+    let mut counts = [0usize; 4];
+    let mut total = 0;
+    for &i in records {
+        total += 1;
+        let slot = match model.records[i].verdict.band() {
+            "high" => 0,
+            "medium" => 1,
+            "low" => 2,
+            _ => 3,
+        };
+        counts[slot] += 1;
+    }
+    ["high", "medium", "low", "none"]
+        .into_iter()
+        .zip(counts)
+        .map(|(band, n)| (band, n, format!("{:.1}", pct(n, total))))
+        .collect()
+}
+
 /// Renders one country page.
 pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Result<String> {
     let s = &c.stats;
@@ -763,6 +832,12 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
         unmapped,
         regions,
         extremes: extreme_cards(&maps.regions),
+        bands: band_rows(model, c.records.iter()),
+        anomalies: c
+            .records
+            .iter()
+            .filter(|&&i| is_anomaly(&model.records[i]))
+            .count(),
         extremes_min: EXTREMES_MIN_CLASSIFIED,
         concentration: concentration(s),
         compact: c.records.len() > COMPACT_LIST_ABOVE,
