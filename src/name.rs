@@ -233,18 +233,33 @@ impl fmt::Display for DnsName {
             if i > 0 {
                 f.write_str(".")?;
             }
-            for &b in label {
-                match b {
-                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
-                        write!(f, "\\{}", b as char)?
-                    }
-                    0x21..=0x7e => write!(f, "{}", b as char)?,
-                    _ => write!(f, "\\{b:03}")?,
+            // Runs of plain characters are written whole: names are printed hundreds of
+            // thousands of times per run (cache keys, pages, data files).
+            let mut rest = label;
+            while !rest.is_empty() {
+                let plain = rest.iter().take_while(|&&b| is_plain_byte(b)).count();
+                let (run, tail) = rest.split_at(plain);
+                // Plain bytes are printable ASCII, hence UTF-8.
+                f.write_str(std::str::from_utf8(run).map_err(|_| fmt::Error)?)?;
+                let Some((&b, after)) = tail.split_first() else {
+                    break;
+                };
+                if b.is_ascii_graphic() {
+                    write!(f, "\\{}", b as char)?;
+                } else {
+                    write!(f, "\\{b:03}")?;
                 }
+                rest = after;
             }
         }
         Ok(())
     }
+}
+
+/// True for a byte written as itself in presentation form (printable ASCII that is not
+/// special in zone files).
+fn is_plain_byte(b: u8) -> bool {
+    matches!(b, 0x21..=0x7e) && !matches!(b, b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$')
 }
 
 impl fmt::Debug for DnsName {
@@ -276,6 +291,9 @@ mod tests {
         assert_eq!(n.labels()[0], b" alt1");
         assert_eq!(n.to_string(), "\\032alt1.aspmx.l.google.com");
         assert_eq!(DnsName::parse(&n.to_string()).unwrap(), n);
+        let odd = DnsName::parse("a\\.b\\255\\;c\\\\.x").unwrap();
+        assert_eq!(odd.labels()[0], b"a.b\xff;c\\");
+        assert_eq!(odd.to_string(), "a\\.b\\255\\;c\\\\.x");
     }
 
     #[test]

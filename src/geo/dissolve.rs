@@ -239,6 +239,8 @@ impl Topo {
             points: Vec<[f64; 2]>,
             area: f64,
             bbox: [f64; 4],
+            /// Built on first use: only rings that something may lie in need it.
+            bands: std::cell::OnceCell<BandIndex>,
         }
         let mut shapes: Vec<Shape> = rings
             .into_iter()
@@ -255,6 +257,7 @@ impl Topo {
                     points,
                     area,
                     bbox,
+                    bands: std::cell::OnceCell::new(),
                 }
             })
             .collect();
@@ -278,7 +281,12 @@ impl Topo {
                 && inner.bbox[1] >= s
                 && inner.bbox[2] <= e
                 && inner.bbox[3] <= n
-                && mostly_inside(&inner.points, &outer.points)
+                && mostly_inside(&inner.points, |p| {
+                    outer
+                        .bands
+                        .get_or_init(|| BandIndex::new(&outer.points))
+                        .contains(p, &outer.points)
+                })
         };
         let mut holes_of: Vec<Vec<usize>> = vec![Vec::new(); outers.len()];
         let mut orphans = Vec::new();
@@ -337,16 +345,73 @@ fn box_overlap(a: [f64; 4], b: [f64; 4]) -> f64 {
 /// Whether most of a few sampled points of `inner` lie inside `outer`. A hole usually
 /// touches its outer ring only at single points, so a majority vote over samples is
 /// immune to a sample landing on the boundary.
-fn mostly_inside(inner: &[[f64; 2]], outer: &[[f64; 2]]) -> bool {
+fn mostly_inside(inner: &[[f64; 2]], in_outer: impl Fn([f64; 2]) -> bool) -> bool {
     if inner.is_empty() {
         return false;
     }
     let samples = inner.len().min(5);
     let step = inner.len() / samples;
-    let inside = (0..samples)
-        .filter(|&i| point_in_ring(inner[i * step], outer))
-        .count();
+    let inside = (0..samples).filter(|&i| in_outer(inner[i * step])).count();
     inside * 2 > samples
+}
+
+/// A ring's edges filed by horizontal band, so that casting a ray from a point looks
+/// only at the edges that span the point's latitude: grouping tests thousands of small
+/// rings against coastlines of a hundred thousand points.
+struct BandIndex {
+    south: f64,
+    height: f64,
+    /// Per band, the indices `i` of the edges `(i - 1, i)` whose latitude range meets it.
+    bands: Vec<Vec<u32>>,
+}
+
+impl BandIndex {
+    fn new(ring: &[[f64; 2]]) -> BandIndex {
+        let (south, north) = ring
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(s, n), p| (s.min(p[1]), n.max(p[1])));
+        let count = (ring.len() / 8).clamp(1, 4096);
+        let span = north - south;
+        let height = if span > 0.0 { span / count as f64 } else { 1.0 };
+        let mut index = BandIndex {
+            south,
+            height,
+            bands: vec![Vec::new(); count],
+        };
+        for i in 0..ring.len() {
+            let j = if i == 0 { ring.len() - 1 } else { i - 1 };
+            let (low, high) = (ring[i][1].min(ring[j][1]), ring[i][1].max(ring[j][1]));
+            for band in index.band(low)..=index.band(high) {
+                index.bands[band].push(i as u32);
+            }
+        }
+        index
+    }
+
+    fn band(&self, y: f64) -> usize {
+        (((y - self.south) / self.height).max(0.0) as usize).min(self.bands.len() - 1)
+    }
+
+    /// [`point_in_ring`] for the ring this index was built from, with the same result.
+    fn contains(&self, p: [f64; 2], ring: &[[f64; 2]]) -> bool {
+        if ring.len() < 3 || p[1] < self.south {
+            return false;
+        }
+        let mut inside = false;
+        for &i in &self.bands[self.band(p[1])] {
+            let i = i as usize;
+            let j = if i == 0 { ring.len() - 1 } else { i - 1 };
+            if crosses(p, ring[i], ring[j]) {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+}
+
+/// Whether a ray from `p` towards +x crosses the edge `a`–`b` (half-open in y).
+fn crosses(p: [f64; 2], [xi, yi]: [f64; 2], [xj, yj]: [f64; 2]) -> bool {
+    (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi
 }
 
 /// The root of `i` in a union-find forest, halving paths on the way.
@@ -359,8 +424,10 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
     i
 }
 
-/// Even-odd ray casting; the ring may or may not repeat its first point.
-pub(crate) fn point_in_ring(p: [f64; 2], ring: &[[f64; 2]]) -> bool {
+/// Even-odd ray casting; the ring may or may not repeat its first point. (What
+/// [`BandIndex::contains`] computes, edge by edge: kept as its reference in tests.)
+#[cfg(test)]
+fn point_in_ring(p: [f64; 2], ring: &[[f64; 2]]) -> bool {
     let mut inside = false;
     let n = ring.len();
     if n < 3 {
@@ -368,8 +435,7 @@ pub(crate) fn point_in_ring(p: [f64; 2], ring: &[[f64; 2]]) -> bool {
     }
     let mut j = n - 1;
     for i in 0..n {
-        let ([xi, yi], [xj, yj]) = (ring[i], ring[j]);
-        if (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi {
+        if crosses(p, ring[i], ring[j]) {
             inside = !inside;
         }
         j = i;
@@ -519,6 +585,27 @@ mod tests {
             topo.dissolve([&land, &island, &overlap]),
             vec![land, island]
         );
+    }
+
+    #[test]
+    fn band_index_agrees_with_plain_ray_casting() {
+        // A jagged ring (a comb) with teeth of different heights, and points on a grid
+        // that includes vertex latitudes exactly.
+        let mut ring = vec![[0.0, 0.0], [40.0, 0.0]];
+        for k in (0..20).rev() {
+            let x = k as f64 * 2.0;
+            ring.push([x + 2.0, 5.0 + (k % 7) as f64]);
+            ring.push([x + 1.0, 5.0 + (k % 7) as f64]);
+            ring.push([x + 1.0, 3.0]);
+            ring.push([x, 3.0]);
+        }
+        let index = BandIndex::new(&ring);
+        for xi in -2..=84 {
+            for yi in -2..=26 {
+                let p = [xi as f64 / 2.0, yi as f64 / 2.0];
+                assert_eq!(index.contains(p, &ring), point_in_ring(p, &ring), "{p:?}");
+            }
+        }
     }
 
     #[test]

@@ -332,7 +332,8 @@ fn distance(a: [f64; 2], b: [f64; 2]) -> f64 {
 /// Boundary segments in a grid, for "how far is the nearest segment of another part".
 struct SegmentIndex {
     size: f64,
-    cells: HashMap<(i64, i64), Vec<u32>>,
+    /// FxHash: the 25 cells around every boundary point are looked up.
+    cells: rustc_hash::FxHashMap<(i64, i64), Vec<u32>>,
     segments: Vec<([f64; 2], [f64; 2], u32)>,
 }
 
@@ -340,7 +341,7 @@ impl SegmentIndex {
     fn new(chains: &[Chain], size: f64, plane: impl Fn([f64; 2]) -> [f64; 2]) -> SegmentIndex {
         let mut index = SegmentIndex {
             size,
-            cells: HashMap::new(),
+            cells: rustc_hash::FxHashMap::default(),
             segments: Vec::new(),
         };
         for chain in chains {
