@@ -28,6 +28,7 @@ use crate::scan::lookups::{Backend, Lookups};
 use crate::scan::probe::SmtpProbe;
 use crate::scan::resolver::{LiveResolver, now};
 use crate::seeds::{self, Domain, Municipality, Seeds};
+use crate::site::map::{Geometry, Place};
 use crate::site::model::{Meta, Record, SiteModel, Stats};
 use crate::world::World;
 use crate::world::server::WorldServer;
@@ -487,8 +488,40 @@ fn short(c: Category) -> &'static str {
     }
 }
 
-fn render_site(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
-    let report = crate::site::build(model, out, &config.geodata_dir)?;
+/// The maps' geometry, drawn on a thread of its own from the seeds and the boundary
+/// files while the scan, the cache replay or the classification runs: none of it
+/// depends on a verdict, and it is the longest single task of a render.
+struct PendingGeometry(std::thread::JoinHandle<Geometry>);
+
+impl PendingGeometry {
+    fn start(inputs: &Inputs, config: &Config) -> PendingGeometry {
+        let places: Vec<Place> = inputs.seeds.municipalities.iter().map(Place::of).collect();
+        let geodata = config.geodata_dir.clone();
+        PendingGeometry(std::thread::spawn(move || {
+            let started = Instant::now();
+            let geometry = Geometry::prepare(&places, &geodata);
+            tracing::info!(
+                "map geometry drawn in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+            geometry
+        }))
+    }
+
+    fn wait(self) -> Result<Geometry> {
+        self.0
+            .join()
+            .map_err(|_| anyhow::anyhow!("drawing the map geometry failed (panic)"))
+    }
+}
+
+fn render_site(
+    model: &SiteModel,
+    out: &Path,
+    config: &Config,
+    geometry: PendingGeometry,
+) -> Result<()> {
+    let report = crate::site::build(model, out, geometry.wait()?)?;
     if !config.quiet {
         for line in &report.map_lines {
             println!("{line}");
@@ -530,16 +563,23 @@ fn build(args: BuildArgs) -> Result<()> {
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let result = scan_live(&config, domains_of(&inputs.seeds))?;
+    // Not during the scan: it would take a core from the scanner and the DNS server.
+    let geometry = PendingGeometry::start(&inputs, &config);
     let mut model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
-    let published = publish(&mut model, &out, &config);
+    let published = publish(&mut model, &out, &config, geometry);
     exit_without_freeing((inputs, result, model));
     published
 }
 
 /// Gate, history, site: the site is only replaced, and the run only enters the
 /// history, when the gate passes and rendering succeeds.
-fn publish(model: &mut SiteModel, out: &Path, config: &Config) -> Result<()> {
+fn publish(
+    model: &mut SiteModel,
+    out: &Path,
+    config: &Config,
+    geometry: PendingGeometry,
+) -> Result<()> {
     let started = Instant::now();
     quality_gate(model, out, config)?;
     tracing::info!(
@@ -553,7 +593,7 @@ fn publish(model: &mut SiteModel, out: &Path, config: &Config) -> Result<()> {
         started.elapsed().as_secs_f64(),
         crate::progress::rss_mb()
     );
-    render_site(model, out, config)?;
+    render_site(model, out, config, geometry)?;
     model.history.commit()
 }
 
@@ -620,10 +660,11 @@ fn render(args: RenderArgs) -> Result<()> {
     let config = Config::resolve(&args.common, None, None)?.with_gate(&args.gate)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
+    let geometry = PendingGeometry::start(&inputs, &config);
     let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
     let mut model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
-    let published = publish(&mut model, &out, &config);
+    let published = publish(&mut model, &out, &config, geometry);
     exit_without_freeing((inputs, result, model));
     published
 }

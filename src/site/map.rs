@@ -155,14 +155,122 @@ pub struct Maps {
     pub europe_grades_svg: String,
 }
 
-/// Draws every map of the model from the boundaries in `geodata`.
-pub fn build(model: &SiteModel, geodata: &Path) -> Maps {
-    let europe = Frame::fit(Projection::EUROPE, EUROPE_BBOX, WIDTH, 4.0);
+/// Where a municipality lies, as far as the maps need to know: seed facts only, so the
+/// geometry can be drawn before (and while) anything is scanned or classified.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// Seed id.
+    pub id: String,
+    /// Name (joins a boundary by name when there is no relation id).
+    pub name: String,
+    /// Country code.
+    pub country: &'static str,
+    /// Region name, when known.
+    pub region: Option<String>,
+    /// OpenStreetMap relation id.
+    pub osm_relation_id: Option<u64>,
+}
+
+impl Place {
+    /// The place of a seed municipality.
+    pub fn of(m: &crate::seeds::Municipality) -> Place {
+        Place {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            country: m.country.code,
+            region: m.region.clone(),
+            osm_relation_id: m.osm_relation_id,
+        }
+    }
+}
+
+/// Everything of the maps that comes from the boundary files and the seed list alone:
+/// projected, simplified and encoded paths, outlines, joins. It is the expensive part
+/// (Germany's eleven thousand shapes) and depends on no verdict, so the pipeline draws
+/// it on its own thread while the scan or the cache replay runs; [`build`] then only
+/// colours and links it.
+pub struct Geometry {
+    countries: HashMap<&'static str, CountryGeometry>,
+}
+
+/// The geometry of one country.
+struct CountryGeometry {
+    /// `file: N polygons, skipped …`.
+    layer_summary: Option<String>,
+    /// What could be drawn.
+    status: Drawable,
+    /// The country's shape on the Europe map.
+    europe_path: Option<String>,
+}
+
+enum Drawable {
+    /// No (usable) boundary file.
+    NoFile,
+    /// A boundary file without polygons in the frame.
+    NoPolygon,
+    /// Drawn.
+    Drawn(Box<Drawn>),
+}
+
+struct Drawn {
+    /// Per seed id: the feature it is joined to and drawn as, or why not.
+    joins: HashMap<String, Result<usize, Unmapped>>,
+    /// ViewBox of the country maps.
+    view_box: (f64, f64),
+    /// The whole territory, under the municipalities.
+    background: String,
+    /// Path per drawn feature, at the detail the page budget allows.
+    paths: HashMap<usize, String>,
+    /// Path per region name (from the region file, or dissolved from its members).
+    region_paths: HashMap<String, String>,
+    /// ViewBox of the locator maps.
+    locator_box: (f64, f64),
+    /// Standalone outline for the locator maps.
+    outline_svg: String,
+    /// Path per drawn feature at locator scale.
+    locator_paths: HashMap<usize, String>,
+    /// GeoJSON geometry per drawn feature, serialised.
+    geojson: HashMap<usize, Box<serde_json::value::RawValue>>,
+    /// The municipality file covers only part of the country.
+    partial: bool,
+}
+
+impl Geometry {
+    /// Loads the boundary files of every country in `places` from `geodata` and draws
+    /// their geometry (in parallel over countries).
+    pub fn prepare(places: &[Place], geodata: &Path) -> Geometry {
+        let mut by_country: BTreeMap<&'static str, Vec<&Place>> = BTreeMap::new();
+        for place in places {
+            by_country.entry(place.country).or_default().push(place);
+        }
+        let europe = europe_frame();
+        let countries = by_country
+            .into_par_iter()
+            .map(|(code, places)| (code, country_geometry(code, &places, geodata, &europe)))
+            .collect();
+        Geometry { countries }
+    }
+}
+
+fn europe_frame() -> Frame {
+    Frame::fit(Projection::EUROPE, EUROPE_BBOX, WIDTH, 4.0)
+}
+
+/// Colours and links the prepared geometry by the model's verdicts: every map of the
+/// site. Countries the geometry was not prepared for are drawn without a map.
+pub fn build(model: &SiteModel, mut geometry: Geometry) -> Maps {
+    let prepared: Vec<Option<CountryGeometry>> = model
+        .countries
+        .iter()
+        .map(|c| geometry.countries.remove(c.country.code))
+        .collect();
     let countries: Vec<CountryMaps> = model
         .countries
         .par_iter()
-        .map(|c| country_maps(model, c, geodata, &europe))
+        .zip(prepared)
+        .map(|(c, g)| country_maps(model, c, g))
         .collect();
+    let europe = europe_frame();
     let europe_svg = europe_map(model, &countries, &europe);
     let europe_grades_svg = europe_grades_map(model, &countries, &europe);
     Maps {
@@ -191,26 +299,21 @@ fn is_territory(f: &Feature) -> bool {
         .is_some_and(|n| NOT_TERRITORY.iter().any(|p| n.starts_with(p)))
 }
 
-fn country_maps(
-    model: &SiteModel,
-    c: &CountryModel,
+fn country_geometry(
+    code: &'static str,
+    places: &[&Place],
     geodata: &Path,
     europe: &Frame,
-) -> CountryMaps {
-    let code = c.country.code;
-    let mut maps = CountryMaps {
-        regions: region_stats(model, c),
-        ..CountryMaps::default()
+) -> CountryGeometry {
+    let mut geometry = CountryGeometry {
+        layer_summary: None,
+        status: Drawable::NoFile,
+        europe_path: None,
     };
     let Some(layer) = load(&geodata.join(format!("{code}.topo.json"))) else {
-        maps.unmapped = c.records.iter().map(|&i| (i, Unmapped::NoFile)).collect();
-        maps.coverage = format!(
-            "There is no boundary file for {}, so no map can be drawn; the table lists every municipality.",
-            c.country.name
-        );
-        return maps;
+        return geometry;
     };
-    maps.layer_summary = Some(layer.summary());
+    geometry.layer_summary = Some(layer.summary());
     let regions_layer = load(&geodata.join(format!("{code}.regions.topo.json")));
 
     // Background (whole territory) and the frame around it: the region file covers
@@ -223,9 +326,8 @@ fn country_maps(
         .filter(|f| is_territory(f))
         .collect();
     let Some(frame_bbox) = background_layer.core_bbox(territory.iter().copied(), 400.0) else {
-        maps.unmapped = c.records.iter().map(|&i| (i, Unmapped::NoFile)).collect();
-        maps.coverage = format!("The boundary file of {} holds no polygon.", c.country.name);
-        return maps;
+        geometry.status = Drawable::NoPolygon;
+        return geometry;
     };
     let frame = Frame::fit(Projection::lambert_for(frame_bbox), frame_bbox, WIDTH, 6.0);
     let inside: Vec<&Feature> = territory
@@ -238,37 +340,33 @@ fn country_maps(
 
     // Join seeds to features.
     let by_name = name_index(&layer);
-    let mut joined: Vec<(usize, usize)> = Vec::new(); // (record, feature)
-    for &i in &c.records {
-        let r = &model.records[i];
-        let feature = match r.osm_relation_id {
-            Some(rel) => layer
-                .features
-                .iter()
-                .position(|f| f.osm_relation == Some(rel))
-                .ok_or(Unmapped::NotInFile),
+    let by_relation: HashMap<u64, usize> = layer
+        .features
+        .iter()
+        .enumerate()
+        .rev() // the first feature of a relation wins
+        .filter_map(|(i, f)| f.osm_relation.map(|r| (r, i)))
+        .collect();
+    let mut joins: HashMap<String, Result<usize, Unmapped>> = HashMap::new();
+    for place in places {
+        let feature = match place.osm_relation_id {
+            Some(rel) => by_relation.get(&rel).copied().ok_or(Unmapped::NotInFile),
             None => by_name
-                .get(&slugify(&r.name))
+                .get(&slugify(&place.name))
                 .copied()
                 .flatten()
                 .ok_or(Unmapped::NoId),
         };
-        match feature {
-            Ok(f) if overlaps(layer.bbox([&layer.features[f]]), frame_bbox) => joined.push((i, f)),
-            Ok(_) => maps.unmapped.push((i, Unmapped::Overseas)),
-            Err(why) => maps.unmapped.push((i, why)),
-        }
+        let joined = match feature {
+            Ok(f) if overlaps(layer.bbox([&layer.features[f]]), frame_bbox) => Ok(f),
+            Ok(_) => Err(Unmapped::Overseas),
+            Err(why) => Err(why),
+        };
+        joins.insert(place.id.clone(), joined);
     }
-    maps.shapes = joined.len();
-    maps.joined = joined.len()
-        + maps
-            .unmapped
-            .iter()
-            .filter(|(_, why)| *why == Unmapped::Overseas)
-            .count();
 
     // Municipality paths, one per feature, at the detail the budget allows.
-    let mut features: Vec<usize> = joined.iter().map(|&(_, f)| f).collect();
+    let mut features: Vec<usize> = joins.values().filter_map(|j| j.ok()).collect();
     features.sort_unstable();
     features.dedup();
     let budget = (features.len() * PATH_BUDGET_PER_SHAPE).clamp(PATH_BUDGET_MIN, PATH_BUDGET_MAX);
@@ -283,28 +381,7 @@ fn country_maps(
         .iter()
         .map(|&f| (f, encoder.feature_path(&layer.features[f])))
         .collect();
-    let (w, h) = frame.view_box();
-    let short_titles = joined.len() > SHORT_TITLES_ABOVE;
-    maps.municipalities_svg = Some(municipality_svg(
-        model,
-        c,
-        &joined,
-        &paths,
-        &background,
-        (w, h),
-        short_titles,
-    ));
-    maps.grades_svg = Some(grades_svg(model, c, &joined, &paths, &background, (w, h)));
-    maps.regions_svg = region_svg(
-        model,
-        c,
-        &maps.regions,
-        &layer,
-        regions_layer.as_ref(),
-        &frame,
-        &background,
-    );
-    maps.coverage = coverage(c.country, &maps, c.records.len(), partial);
+    let region_paths = region_paths(places, &layer, regions_layer.as_ref(), &frame);
 
     // Locator maps share one outline file per country.
     let locator = Frame::fit(
@@ -315,28 +392,130 @@ fn country_maps(
     );
     let (lw, lh) = locator.view_box();
     let outline_path = PathEncoder::new(&outline, &locator, 0.8, 0).path(&outline.polygons);
-    maps.outline_svg = Some(format!(
+    let outline_svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {lw:.0} {lh:.0}\"><path fill=\"#d9d9e0\" stroke=\"#9a9aa6\" stroke-width=\".6\" d=\"{outline_path}\"/></svg>"
-    ));
+    );
     let mut small = PathEncoder::new(&layer, &locator, 0.4, 1);
-    let mut small_paths: HashMap<usize, String> = HashMap::new();
+    let locator_paths: HashMap<usize, String> = features
+        .iter()
+        .map(|&f| (f, small.feature_path(&layer.features[f])))
+        .collect();
+    let geojson = features
+        .iter()
+        .map(|&f| {
+            let geometry = geo::geojson_geometry(&layer, &layer.features[f].polygons, 0.0005, 5);
+            // Serialising plain coordinates cannot fail; `null` is "no geometry".
+            let raw = serde_json::value::to_raw_value(&geometry).unwrap_or_else(|_| {
+                serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
+            });
+            (f, raw)
+        })
+        .collect();
+    geometry.europe_path = europe_shape(code, &layer, regions_layer.as_ref(), europe);
+    geometry.status = Drawable::Drawn(Box::new(Drawn {
+        joins,
+        view_box: frame.view_box(),
+        background,
+        paths,
+        region_paths,
+        locator_box: (lw, lh),
+        outline_svg,
+        locator_paths,
+        geojson,
+        partial,
+    }));
+    geometry
+}
+
+fn country_maps(
+    model: &SiteModel,
+    c: &CountryModel,
+    geometry: Option<CountryGeometry>,
+) -> CountryMaps {
+    let mut maps = CountryMaps {
+        regions: region_stats(model, c),
+        ..CountryMaps::default()
+    };
+    let (status, layer_summary, europe_path) = match geometry {
+        Some(g) => (g.status, g.layer_summary, g.europe_path),
+        None => (Drawable::NoFile, None, None),
+    };
+    maps.layer_summary = layer_summary;
+    maps.europe_path = europe_path;
+    let g = match status {
+        Drawable::NoFile => {
+            maps.unmapped = c.records.iter().map(|&i| (i, Unmapped::NoFile)).collect();
+            maps.coverage = format!(
+                "There is no boundary file for {}, so no map can be drawn; the table lists every municipality.",
+                c.country.name
+            );
+            return maps;
+        }
+        Drawable::NoPolygon => {
+            maps.unmapped = c.records.iter().map(|&i| (i, Unmapped::NoFile)).collect();
+            maps.coverage = format!("The boundary file of {} holds no polygon.", c.country.name);
+            return maps;
+        }
+        Drawable::Drawn(g) => g,
+    };
+
+    let mut joined: Vec<(usize, usize)> = Vec::new(); // (record, feature)
+    for &i in &c.records {
+        // A record the geometry was not prepared for (not in the seed list it was
+        // drawn from) cannot be placed.
+        match g
+            .joins
+            .get(&model.records[i].id)
+            .copied()
+            .unwrap_or(Err(Unmapped::NotInFile))
+        {
+            Ok(f) => joined.push((i, f)),
+            Err(why) => maps.unmapped.push((i, why)),
+        }
+    }
+    maps.shapes = joined.len();
+    maps.joined = joined.len()
+        + maps
+            .unmapped
+            .iter()
+            .filter(|(_, why)| *why == Unmapped::Overseas)
+            .count();
+
+    let short_titles = joined.len() > SHORT_TITLES_ABOVE;
+    maps.municipalities_svg = Some(municipality_svg(
+        model,
+        c,
+        &joined,
+        &g.paths,
+        &g.background,
+        g.view_box,
+        short_titles,
+    ));
+    maps.grades_svg = Some(grades_svg(
+        model,
+        c,
+        &joined,
+        &g.paths,
+        &g.background,
+        g.view_box,
+    ));
+    maps.regions_svg = region_svg(c, &maps.regions, &g.region_paths, g.view_box, &g.background);
+    maps.coverage = coverage(c.country, &maps, c.records.len(), g.partial);
+
+    let (lw, lh) = g.locator_box;
     for &(i, f) in &joined {
-        let d = small_paths
-            .entry(f)
-            .or_insert_with(|| small.feature_path(&layer.features[f]))
-            .clone();
         let r = &model.records[i];
         maps.locators.insert(
             i,
             format!(
-                "<svg class=\"locator\" viewBox=\"0 0 {lw:.0} {lh:.0}\" role=\"img\" aria-label=\"{}\"><image href=\"../../outline.svg\" width=\"{lw:.0}\" height=\"{lh:.0}\"/><path class=\"hl\" d=\"{d}\"/></svg>",
-                esc(&format!("Location of {} in {}", r.name, c.country.name))
+                "<svg class=\"locator\" viewBox=\"0 0 {lw:.0} {lh:.0}\" role=\"img\" aria-label=\"{}\"><image href=\"../../outline.svg\" width=\"{lw:.0}\" height=\"{lh:.0}\"/><path class=\"hl\" d=\"{}\"/></svg>",
+                esc(&format!("Location of {} in {}", r.name, c.country.name)),
+                g.locator_paths[&f]
             ),
         );
     }
-
-    maps.geojson = Some(geojson(model, &layer, &joined));
-    maps.europe_path = europe_shape(code, &layer, regions_layer.as_ref(), europe);
+    maps.geojson = Some(geojson(model, &g.geojson, &joined));
+    maps.outline_svg = Some(g.outline_svg);
     maps
 }
 
@@ -522,16 +701,47 @@ fn grades_svg(
     svg
 }
 
-fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
-    let mut regions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for &i in &c.records {
-        if let Some(region) = &model.records[i].region {
-            regions.entry(region.clone()).or_default().push(i);
+/// Groups items by region name (sorted by name) and gives each group its URL slug:
+/// the same slugs for the geometry (from the seeds) and the statistics (from the
+/// model), so region shapes and pages line up.
+fn region_groups<'a, T>(
+    items: impl IntoIterator<Item = (&'a str, T)>,
+) -> Vec<(String, String, Vec<T>)> {
+    let mut regions: BTreeMap<&str, Vec<T>> = BTreeMap::new();
+    for (region, item) in items {
+        regions.entry(region).or_default().push(item);
+    }
+    let mut groups: Vec<(String, String, Vec<T>)> = regions
+        .into_iter()
+        .map(|(name, items)| {
+            let mut slug = slugify(name);
+            if matches!(slug.as_str(), "m" | "a-z" | "security" | "anomalies" | "") {
+                slug = format!("region-{slug}");
+            }
+            (name.to_string(), slug, items)
+        })
+        .collect();
+    // Distinct names can fold to one slug; keep URLs unique.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (_, slug, _) in &mut groups {
+        let n = seen.entry(slug.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            *slug = format!("{slug}-{n}");
         }
     }
-    let mut out: Vec<RegionStat> = regions
+    groups
+}
+
+fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
+    let groups = region_groups(
+        c.records
+            .iter()
+            .filter_map(|&i| model.records[i].region.as_deref().map(|r| (r, i))),
+    );
+    groups
         .into_iter()
-        .map(|(name, records)| {
+        .map(|(name, slug, records)| {
             let mut counts: BTreeMap<Category, usize> = BTreeMap::new();
             let (mut us, mut domestic, mut classified) = (0, 0, 0);
             let (mut graded, mut good) = (0, 0);
@@ -556,10 +766,6 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
                 .into_iter()
                 .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
                 .unwrap_or((Category::Unknown, 0));
-            let mut slug = slugify(&name);
-            if matches!(slug.as_str(), "m" | "a-z" | "security" | "anomalies" | "") {
-                slug = format!("region-{slug}");
-            }
             RegionStat {
                 slug,
                 name,
@@ -573,35 +779,27 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
                 records,
             }
         })
-        .collect();
-    // Distinct names can fold to one slug; keep URLs unique.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for r in &mut out {
-        let n = seen.entry(r.slug.clone()).or_default();
-        *n += 1;
-        if *n > 1 {
-            r.slug = format!("{}-{n}", r.slug);
-        }
-    }
-    out
+        .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn region_svg(
-    model: &SiteModel,
-    c: &CountryModel,
-    regions: &[RegionStat],
+/// The shape of every region with two or more regions in the country: from the region
+/// file where its name matches, else dissolved from its members' boundaries. Keyed by
+/// region name.
+fn region_paths(
+    places: &[&Place],
     layer: &Layer,
     regions_layer: Option<&Layer>,
     frame: &Frame,
-    background: &str,
-) -> Option<String> {
-    if regions.len() < 2 {
-        return None;
+) -> HashMap<String, String> {
+    let groups = region_groups(
+        places
+            .iter()
+            .filter_map(|p| p.region.as_deref().map(|r| (r, p.osm_relation_id))),
+    );
+    let mut paths = HashMap::new();
+    if groups.len() < 2 {
+        return paths;
     }
-    let (w, h) = frame.view_box();
-    let mut shapes: Vec<(usize, String)> = Vec::new();
-    // From the region file where names match, else dissolved from municipalities.
     let region_names: HashMap<String, usize> = regions_layer
         .map(|rl| {
             rl.features
@@ -619,16 +817,15 @@ fn region_svg(
         .enumerate()
         .filter_map(|(i, f)| f.osm_relation.map(|r| (r, i)))
         .collect();
-    for (k, region) in regions.iter().enumerate() {
-        let from_file = region_names.get(&region.slug).copied();
+    for (name, slug, relations) in groups {
+        let from_file = region_names.get(&slug).copied();
         let d = match (from_file, regions_layer, region_encoder.as_mut()) {
             (Some(i), Some(rl), Some(enc)) => enc.feature_path(&rl.features[i]),
             _ => {
-                let members: Vec<&Feature> = region
-                    .records
+                let members: Vec<&Feature> = relations
                     .iter()
-                    .filter_map(|&i| model.records[i].osm_relation_id)
-                    .filter_map(|rel| relation_index.get(&rel).map(|&f| &layer.features[f]))
+                    .flatten()
+                    .filter_map(|rel| relation_index.get(rel).map(|&f| &layer.features[f]))
                     .collect();
                 if members.is_empty() {
                     continue;
@@ -638,9 +835,27 @@ fn region_svg(
             }
         };
         if !d.is_empty() {
-            shapes.push((k, d));
+            paths.insert(name, d);
         }
     }
+    paths
+}
+
+fn region_svg(
+    c: &CountryModel,
+    regions: &[RegionStat],
+    region_paths: &HashMap<String, String>,
+    (w, h): (f64, f64),
+    background: &str,
+) -> Option<String> {
+    if regions.len() < 2 {
+        return None;
+    }
+    let shapes: Vec<(usize, &String)> = regions
+        .iter()
+        .enumerate()
+        .filter_map(|(k, region)| region_paths.get(&region.name).map(|d| (k, d)))
+        .collect();
     if shapes.is_empty() {
         return None;
     }
@@ -672,7 +887,11 @@ fn region_svg(
     Some(svg)
 }
 
-fn geojson(model: &SiteModel, layer: &Layer, joined: &[(usize, usize)]) -> Vec<u8> {
+fn geojson(
+    model: &SiteModel,
+    geometries: &HashMap<usize, Box<serde_json::value::RawValue>>,
+    joined: &[(usize, usize)],
+) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct Properties<'a> {
         id: &'a str,
@@ -695,7 +914,7 @@ fn geojson(model: &SiteModel, layer: &Layer, joined: &[(usize, usize)]) -> Vec<u
         kind: &'static str,
         id: &'a str,
         properties: Properties<'a>,
-        geometry: Option<geo::Geometry>,
+        geometry: Option<&'a serde_json::value::RawValue>,
     }
     // Written feature by feature: the collection as one JSON value would cost hundreds
     // of MB for Germany.
@@ -724,7 +943,7 @@ fn geojson(model: &SiteModel, layer: &Layer, joined: &[(usize, usize)]) -> Vec<u
                 scan_status: r.status.slug(),
                 page: &r.page,
             },
-            geometry: geo::geojson_geometry(layer, &layer.features[f].polygons, 0.0005, 5),
+            geometry: geometries.get(&f).map(|g| &**g),
         };
         // Serialising plain structs into memory cannot fail.
         let _ = serde_json::to_writer(&mut out, &feature);
