@@ -165,8 +165,9 @@ impl DomainScan {
             &*self.tls_rpt,
         ]);
         all.extend(self.dmarc_org.as_deref());
-        let mut seen = std::collections::HashSet::new();
-        all.retain(|o| seen.insert((o.name.clone(), o.rtype)));
+        // Borrowed keys, FxHash: this runs for every page and data record.
+        let mut seen = rustc_hash::FxHashSet::default();
+        all.retain(|o| seen.insert((&o.name, o.rtype)));
         all
     }
 

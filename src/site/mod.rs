@@ -59,9 +59,9 @@ pub struct SiteReport {
     pub seconds: f64,
 }
 
-/// Renders the whole site into `out` (atomically replaced). `geodata` is read for the
-/// coverage notes.
-pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport> {
+/// Renders the whole site into `out` (atomically replaced), its maps from `geometry`
+/// (see [`map::Geometry::prepare`]).
+pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<SiteReport> {
     let start = Instant::now();
     check_integrity(model)?;
     let mut report = SiteReport::default();
@@ -75,12 +75,12 @@ pub fn build(model: &SiteModel, out: &Path, geodata: &Path) -> Result<SiteReport
         bytes: 0,
         downloads: Vec::new(),
     };
-    // Drawing the maps is mostly one long task (Germany); the data files need no map
+    // Colouring the maps is mostly one long task (Germany); the data files need no map
     // and are written on the other core meanwhile.
     let (maps, written) = rayon::join(
         || {
             let started = Instant::now();
-            (map::build(model, geodata), started.elapsed().as_secs_f64())
+            (map::build(model, geometry), started.elapsed().as_secs_f64())
         },
         || write_data_files(model, &mut out),
     );
@@ -239,13 +239,46 @@ fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
     ] {
         out.put(path, bytes)?;
     }
-    let all = model.records.len();
-    out.stream("data.json", Some(all), |w| {
-        Ok(data::write_data_json(&model.records, w)?)
-    })?;
-    out.stream("data.csv", Some(all), |w| {
-        data::write_data_csv(&model.records, w)
-    })?;
+    // Every data file is streamed by its own task; they are recorded in a fixed order.
+    type Fill<'a> = Box<dyn Fn(&mut dyn std::io::Write) -> Result<()> + Send + Sync + 'a>;
+    let mut jobs: Vec<(String, usize, Fill)> = vec![
+        (
+            "data.json".into(),
+            model.records.len(),
+            Box::new(|w| Ok(data::write_data_json(&model.records, w)?)),
+        ),
+        (
+            "data.csv".into(),
+            model.records.len(),
+            Box::new(|w| data::write_data_csv(&model.records, w)),
+        ),
+    ];
+    // Per country: the same records as data.json and data.csv.
+    for c in &model.countries {
+        let code = c.country.code;
+        let records = move || c.records.iter().map(|&i| &model.records[i]);
+        let n = c.records.len();
+        jobs.push((
+            format!("data/{code}.json"),
+            n,
+            Box::new(move |w| Ok(data::write_data_json(records(), w)?)),
+        ));
+        jobs.push((
+            format!("data/{code}.csv"),
+            n,
+            Box::new(move |w| data::write_data_csv(records(), w)),
+        ));
+    }
+    let dir = out.dir;
+    let written: Vec<Result<data::Download>> = jobs
+        .par_iter()
+        .map(|(path, rows, fill)| stream_file(dir, path, Some(*rows), fill))
+        .collect();
+    // The downloads page lists Europe's files first, then the countries'.
+    let mut written = written.into_iter();
+    for download in written.by_ref().take(2) {
+        out.record(download?);
+    }
     out.put_download(
         "countries.json",
         &data::countries_json(model),
@@ -264,17 +297,8 @@ fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
         security::starttls_policy_json(model, scanned).as_bytes(),
         None,
     )?;
-    // Per country: the same records as data.json and data.csv.
-    for c in &model.countries {
-        let code = c.country.code;
-        let records = || c.records.iter().map(|&i| &model.records[i]);
-        let n = c.records.len();
-        out.stream(&format!("data/{code}.json"), Some(n), |w| {
-            Ok(data::write_data_json(records(), w)?)
-        })?;
-        out.stream(&format!("data/{code}.csv"), Some(n), |w| {
-            data::write_data_csv(records(), w)
-        })?;
+    for download in written {
+        out.record(download?);
     }
     Ok(())
 }
@@ -310,59 +334,63 @@ impl Out<'_> {
         Ok(())
     }
 
-    /// Writes the data file at `path` through `fill`, buffered, without holding it
-    /// whole, and lists it as a download.
-    fn stream(
-        &mut self,
-        path: &str,
-        rows: Option<usize>,
-        fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
-    ) -> Result<()> {
-        use anyhow::Context;
-        use sha2::{Digest, Sha256};
-        use std::io::Write;
-        /// Hashes and counts what passes through.
-        struct Hashing<W> {
-            inner: W,
-            hasher: Sha256,
-            bytes: u64,
-        }
-        impl<W: Write> Write for Hashing<W> {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                let n = self.inner.write(buf)?;
-                self.hasher.update(&buf[..n]);
-                self.bytes += n as u64;
-                Ok(n)
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                self.inner.flush()
-            }
-        }
-        let file_path = self.dir.join(path);
-        if let Some(parent) = file_path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        let file = std::fs::File::create(&file_path)
-            .with_context(|| format!("cannot create {}", file_path.display()))?;
-        let mut writer = Hashing {
-            inner: std::io::BufWriter::with_capacity(1 << 20, file),
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
-        fill(&mut writer).with_context(|| format!("cannot write {}", file_path.display()))?;
-        writer
-            .flush()
-            .with_context(|| format!("cannot write {}", file_path.display()))?;
-        self.bytes += writer.bytes;
-        self.downloads.push(data::Download {
-            path: path.to_string(),
-            rows,
-            bytes: writer.bytes,
-            sha256: hex::encode(writer.hasher.finalize()),
-        });
-        Ok(())
+    /// Lists a data file written by [`stream_file`] as a download.
+    fn record(&mut self, download: data::Download) {
+        self.bytes += download.bytes;
+        self.downloads.push(download);
     }
+}
+
+/// Writes the data file at `path` (relative to `dir`) through `fill`, buffered, without
+/// holding it whole; returns its facts for the downloads page.
+fn stream_file(
+    dir: &Path,
+    path: &str,
+    rows: Option<usize>,
+    fill: impl Fn(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<data::Download> {
+    use anyhow::Context;
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    /// Hashes and counts what passes through.
+    struct Hashing<W> {
+        inner: W,
+        hasher: Sha256,
+        bytes: u64,
+    }
+    impl<W: Write> Write for Hashing<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.hasher.update(&buf[..n]);
+            self.bytes += n as u64;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+    let file_path = dir.join(path);
+    if let Some(parent) = file_path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let file = std::fs::File::create(&file_path)
+        .with_context(|| format!("cannot create {}", file_path.display()))?;
+    let mut writer = Hashing {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    fill(&mut writer).with_context(|| format!("cannot write {}", file_path.display()))?;
+    writer
+        .flush()
+        .with_context(|| format!("cannot write {}", file_path.display()))?;
+    Ok(data::Download {
+        path: path.to_string(),
+        rows,
+        bytes: writer.bytes,
+        sha256: hex::encode(writer.hasher.finalize()),
+    })
 }
 
 /// Search, A–Z, providers, downloads, 404, robots.txt and the sitemaps.
@@ -411,10 +439,12 @@ fn finding_pages(
     for page in az {
         files.push(page?);
     }
-    for (path, html) in pages::provider_pages(model, crate::classify::catalog::Catalog::embedded())?
-    {
-        files.push((path, render::minify(&String::from_utf8_lossy(&html))));
-    }
+    let providers = pages::provider_pages(model, crate::classify::catalog::Catalog::embedded())?;
+    files.par_extend(
+        providers
+            .into_par_iter()
+            .map(|(path, html)| (path, render::minify(&String::from_utf8_lossy(&html)))),
+    );
     let regions: Vec<(String, Vec<String>)> = model
         .countries
         .iter()

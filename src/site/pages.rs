@@ -2,11 +2,12 @@
 //! page and its prebuilt index, the downloads page, the 404 page, and the files for
 //! crawlers (`robots.txt`, `sitemap.xml` with one part per country).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 use askama::Template;
+use rayon::prelude::*;
 
 use super::model::{Meta, Record, SiteModel, pct};
 use super::slug::slugify;
@@ -353,38 +354,90 @@ struct ProvidersPage<'a> {
     root: &'a str,
     path: String,
     meta: &'a Meta,
-    rows: Vec<(
-        String,
-        String,
-        &'static str,
-        &'static str,
-        usize,
-        String,
-        usize,
-    )>,
+    rows: Vec<ProviderRow>,
 }
 
 /// `p/` and `p/{id}/`: one page per provider, gateway or ISP found in this run.
 pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(String, Vec<u8>)>> {
     let providers = providers_of(model);
     let total = model.records.len();
+    // Position of each record in its country's list (the order of country tables).
+    let mut position = vec![0; model.records.len()];
+    for c in &model.countries {
+        for (k, &i) in c.records.iter().enumerate() {
+            position[i] = k;
+        }
+    }
+    // Hundreds of providers, each rendered on its own: in parallel, then in order.
+    let rendered: Vec<Result<ProviderFiles>> = providers
+        .par_iter()
+        .map(|(id, indices)| provider_files(model, catalog, id, indices, &position, total))
+        .collect();
     let mut files = Vec::new();
     let mut rows = Vec::new();
-    for (id, indices) in &providers {
+    for r in rendered {
+        let (pages, row) = r?;
+        files.extend(pages);
+        rows.push(row);
+    }
+    let index = ProvidersPage {
+        root: "../",
+        path: "p/".into(),
+        meta: &model.meta,
+        rows,
+    }
+    .render()
+    .context("rendering the providers index")?;
+    files.push(("p/index.html".into(), index.into_bytes()));
+    Ok(files)
+}
+
+/// A row of the providers index: link, name, category slug and label, municipalities,
+/// their share, countries.
+type ProviderRow = (
+    String,
+    String,
+    &'static str,
+    &'static str,
+    usize,
+    String,
+    usize,
+);
+
+/// A provider's pages (path, bytes) and its row of the index.
+type ProviderFiles = (Vec<(String, Vec<u8>)>, ProviderRow);
+
+/// The page of one provider and its per-country pages, with its index row.
+fn provider_files(
+    model: &SiteModel,
+    catalog: &Catalog,
+    id: &str,
+    indices: &[usize],
+    position: &[usize],
+    total: usize,
+) -> Result<ProviderFiles> {
+    let mut files = Vec::new();
+    let mut by_country: HashMap<&str, Vec<usize>> = HashMap::new();
+    for &i in indices {
+        by_country
+            .entry(model.records[i].country.code)
+            .or_default()
+            .push(i);
+    }
+    for members in by_country.values_mut() {
+        members.sort_by_key(|&i| position[i]);
+    }
+    {
         let first = &model.records[indices[0]];
         let entry = catalog.entry(id);
         let name = first.verdict.provider_name.as_str();
         let category: Category = first.verdict.category;
         let mut countries: Vec<ProviderCountry> = Vec::new();
         for c in &model.countries {
-            let mut list: Vec<&Record> = indices
-                .iter()
-                .map(|&i| &model.records[i])
-                .filter(|r| r.country.code == c.country.code)
-                .collect();
-            if list.is_empty() {
+            let Some(members) = by_country.get(c.country.code) else {
                 continue;
-            }
+            };
+            let mut list: Vec<&Record> = members.iter().map(|&i| &model.records[i]).collect();
             list.sort_by(|a, b| a.name.cmp(&b.name));
             countries.push(ProviderCountry {
                 code: c.country.code,
@@ -466,15 +519,9 @@ pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(Strin
         .with_context(|| format!("rendering the provider page of {id}"))?;
         files.push((format!("p/{}/index.html", slugify(id)), html.into_bytes()));
         for c in &model.countries {
-            let members: Vec<usize> = c
-                .records
-                .iter()
-                .copied()
-                .filter(|&i| model.records[i].verdict.provider == *id)
-                .collect();
-            if members.is_empty() {
+            let Some(members) = by_country.get(c.country.code) else {
                 continue;
-            }
+            };
             let page = ProviderCountryPage {
                 root: "../../../",
                 path: format!("p/{}/{}/", slugify(id), c.country.code),
@@ -487,7 +534,7 @@ pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(Strin
                 of: c.records.len(),
                 rows: super::render::municipality_rows(
                     model,
-                    &members,
+                    members,
                     &format!("../../../{}", c.page),
                     &std::collections::HashSet::new(),
                 ),
@@ -499,34 +546,17 @@ pub fn provider_pages(model: &SiteModel, catalog: &Catalog) -> Result<Vec<(Strin
                 page.into_bytes(),
             ));
         }
-        rows.push((
+        let row = (
             format!("{}/", slugify(id)),
             name.to_string(),
             category.slug(),
             category.label(),
             indices.len(),
             format!("{:.1}", pct(indices.len(), total)),
-            model
-                .countries
-                .iter()
-                .filter(|c| {
-                    c.records
-                        .iter()
-                        .any(|&i| model.records[i].verdict.provider == *id)
-                })
-                .count(),
-        ));
+            by_country.len(),
+        );
+        Ok((files, row))
     }
-    let index = ProvidersPage {
-        root: "../",
-        path: "p/".into(),
-        meta: &model.meta,
-        rows,
-    }
-    .render()
-    .context("rendering the providers index")?;
-    files.push(("p/index.html".into(), index.into_bytes()));
-    Ok(files)
 }
 
 #[derive(Template)]
