@@ -428,6 +428,30 @@ fn a_changed_verdict_shows_on_changes_feed_and_timeline() {
         row.contains("provider switch") && row.contains("Google"),
         "{row}"
     );
+    // The newest run has a page of its own, linked from the list, with the change.
+    let run_link = html
+        .select(&Selector::parse("section h2 a").unwrap())
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .expect("the newest run links to its page")
+        .to_string();
+    let run_page = std::fs::read_to_string(site.join("changes").join(&run_link).join("index.html"))
+        .unwrap_or_else(|e| panic!("changes/{run_link}: {e}"));
+    let run_html = Html::parse_document(&run_page);
+    assert!(
+        run_html
+            .select(&rows)
+            .map(|r| r.text().collect::<String>())
+            .any(|t| t.contains("Test Direct") && t.contains("provider switch")),
+        "changes/{run_link} lists the switch"
+    );
+    assert!(
+        run_html
+            .select(&Selector::parse("a[rel=prev]").unwrap())
+            .next()
+            .is_some(),
+        "the second run links to the first"
+    );
     let feed = std::fs::read_to_string(site.join("changes/feed.xml")).unwrap();
     assert!(feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
     assert_eq!(feed.matches("<entry>").count(), 2, "one entry per run");

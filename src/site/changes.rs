@@ -30,6 +30,51 @@ pub struct RunView<'a> {
     pub changes: Vec<(&'static str, &'a str, &'a str, &'a str, &'a str)>,
     /// Changes not shown.
     pub more: usize,
+    /// The run's own page, relative to `changes/`.
+    pub href: String,
+}
+
+/// Path of a run's own page: `changes/{date}-{hhmmss}/` (several runs a day stay
+/// apart; the path never changes once published).
+pub fn run_path(generated: &str) -> String {
+    let digits: String = generated.chars().filter(char::is_ascii_digit).collect();
+    match (
+        digits.get(..4),
+        digits.get(4..6),
+        digits.get(6..8),
+        digits.get(8..14),
+    ) {
+        (Some(y), Some(m), Some(d), Some(time)) => format!("changes/{y}-{m}-{d}-{time}/"),
+        _ => format!("changes/run-{digits}/"),
+    }
+}
+
+/// A run as shown, with at most `limit` of its changes.
+fn view(run: &Run, limit: usize) -> RunView<'_> {
+    RunView {
+        generated: &run.generated,
+        anchor: anchor(&run.generated),
+        baseline: run.baseline,
+        counts: counts(run),
+        changes: run
+            .changes
+            .iter()
+            .take(limit)
+            .map(|c| {
+                (
+                    c.kind.label(),
+                    c.name.as_str(),
+                    c.page.as_str(),
+                    c.before.as_str(),
+                    c.after.as_str(),
+                )
+            })
+            .collect(),
+        more: run.changes.len().saturating_sub(limit),
+        href: run_path(&run.generated)
+            .trim_start_matches("changes/")
+            .to_string(),
+    }
 }
 
 fn counts(run: &Run) -> Vec<(&'static str, usize)> {
@@ -70,27 +115,7 @@ pub fn page(model: &SiteModel) -> Result<String> {
         .runs
         .iter()
         .rev()
-        .map(|run| RunView {
-            generated: &run.generated,
-            anchor: anchor(&run.generated),
-            baseline: run.baseline,
-            counts: counts(run),
-            changes: run
-                .changes
-                .iter()
-                .take(SHOWN_PER_RUN)
-                .map(|c| {
-                    (
-                        c.kind.label(),
-                        c.name.as_str(),
-                        c.page.as_str(),
-                        c.before.as_str(),
-                        c.after.as_str(),
-                    )
-                })
-                .collect(),
-            more: run.changes.len().saturating_sub(SHOWN_PER_RUN),
-        })
+        .map(|run| view(run, SHOWN_PER_RUN))
         .collect();
     ChangesPage {
         root: "../",
@@ -100,6 +125,50 @@ pub fn page(model: &SiteModel) -> Result<String> {
     }
     .render()
     .context("rendering the changes page")
+}
+
+#[derive(Template)]
+#[template(path = "changes_run.html")]
+struct RunPage<'a> {
+    root: &'a str,
+    path: String,
+    meta: &'a Meta,
+    run: RunView<'a>,
+    /// The run before and the run after (link relative to this page, time).
+    older: Option<(String, &'a str)>,
+    newer: Option<(String, &'a str)>,
+}
+
+/// `changes/{run}/index.html` for every run on record: all of its changes, with links
+/// to the runs before and after. (path of the page, HTML).
+pub fn run_pages(model: &SiteModel) -> Result<Vec<(String, String)>> {
+    let runs = &model.history.runs;
+    fn link(run: &Run) -> (String, &str) {
+        (
+            format!(
+                "../{}",
+                run_path(&run.generated).trim_start_matches("changes/")
+            ),
+            run.generated.as_str(),
+        )
+    }
+    runs.iter()
+        .enumerate()
+        .map(|(i, run)| {
+            let path = run_path(&run.generated);
+            let html = RunPage {
+                root: "../../",
+                path: path.clone(),
+                meta: &model.meta,
+                run: view(run, usize::MAX),
+                older: i.checked_sub(1).map(|k| link(&runs[k])),
+                newer: runs.get(i + 1).map(link),
+            }
+            .render()
+            .with_context(|| format!("rendering {path}"))?;
+            Ok((format!("{path}index.html"), html))
+        })
+        .collect()
 }
 
 /// Title and plain-text body of one run's feed entry (Atom and JSON Feed).
@@ -145,10 +214,11 @@ pub fn json_feed(model: &SiteModel) -> Vec<u8> {
         .take(FEED_RUNS)
         .map(|run| {
             let (title, body) = entry_text(run);
-            let url = format!("{base}changes/#{}", anchor(&run.generated));
+            // The id stays what it was before runs had pages of their own.
+            let id = format!("{base}changes/#{}", anchor(&run.generated));
             serde_json::json!({
-                "id": url,
-                "url": url,
+                "id": id,
+                "url": format!("{base}{}", run_path(&run.generated)),
                 "title": format!("{title} ({})", run.generated),
                 "content_text": body,
                 "date_published": run.generated,
@@ -192,11 +262,12 @@ pub fn feed(model: &SiteModel) -> Vec<u8> {
         let (title, body) = entry_text(run);
         let _ = writeln!(
             xml,
-            "<entry><title>{} ({})</title><id>{}changes/#{a}</id><link href=\"{}changes/#{a}\"/><updated>{}</updated><content type=\"text\">{}</content></entry>",
+            "<entry><title>{} ({})</title><id>{}changes/#{a}</id><link href=\"{}{}\"/><updated>{}</updated><content type=\"text\">{}</content></entry>",
             xml_escape(&title),
             xml_escape(&run.generated),
             xml_escape(base),
             xml_escape(base),
+            xml_escape(&run_path(&run.generated)),
             xml_escape(&run.generated),
             xml_escape(&body)
         );
@@ -261,4 +332,19 @@ pub fn sparkline(model: &SiteModel, cc: &str) -> Option<(String, String)> {
         coords.join(" ")
     );
     Some((svg, text))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_paths_are_stable_and_distinct_within_a_day() {
+        assert_eq!(
+            super::run_path("2026-12-03T07:31:20Z"),
+            "changes/2026-12-03-073120/"
+        );
+        assert_ne!(
+            super::run_path("2026-12-03T07:31:20Z"),
+            super::run_path("2026-12-03T19:02:00Z")
+        );
+    }
 }

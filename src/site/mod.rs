@@ -423,6 +423,9 @@ fn finding_pages(
         ("changes/feed.xml".into(), changes::feed(model)),
         ("changes/feed.json".into(), changes::json_feed(model)),
     ];
+    for (path, html) in changes::run_pages(model)? {
+        files.push((path, render::minify(&html)));
+    }
     files.push((
         "data/index.html".into(),
         render::minify(&pages::downloads(model, downloads)?),

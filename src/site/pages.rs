@@ -52,6 +52,13 @@ fn page_paths(
         ]
         .map(String::from),
     );
+    site.extend(
+        model
+            .history
+            .runs
+            .iter()
+            .map(|run| super::changes::run_path(&run.generated)),
+    );
     for (id, indices) in providers_of(model) {
         site.push(format!("p/{id}/"));
         let mut countries: Vec<&str> = indices
