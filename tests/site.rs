@@ -582,3 +582,73 @@ fn search_finds_a_municipality_without_diacritics_in_chromium() {
         seen.console
     );
 }
+
+/// kpi.json holds the numbers the pages print: the key figures of the overview and of
+/// every country page, read from the rendered HTML.
+#[test]
+fn kpi_json_equals_what_the_pages_print() {
+    let site = &built().site;
+    let kpi: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site.join("data/kpi.json")).unwrap()).unwrap();
+    let figures = |page: &str| -> Vec<String> {
+        let html = Html::parse_document(&std::fs::read_to_string(site.join(page)).unwrap());
+        html.select(&Selector::parse("div.kpi span.v").unwrap())
+            .map(|v| v.text().collect::<String>().trim().to_string())
+            .collect()
+    };
+    let printed = |scope: &serde_json::Value, id: &str| -> String {
+        let index = scope["indices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("index {id}"));
+        assert!(kpi["definitions"][id].is_string(), "{id} has a definition");
+        // The grade figure is `—` when nothing was graded.
+        if id == "grade_b_or_better_share" && index["denominator"] == 0 {
+            return "—".into();
+        }
+        format!("{:.1} %", index["pct"].as_f64().unwrap())
+    };
+    let europe = &kpi["europe"];
+    let shown = figures("index.html");
+    for id in [
+        "us_hyperscaler_share",
+        "domestic_share",
+        "grade_b_or_better_share",
+    ] {
+        assert!(
+            shown.contains(&printed(europe, id)),
+            "overview {id}: {shown:?}"
+        );
+    }
+    let countries = kpi["countries"].as_object().unwrap();
+    assert!(!countries.is_empty());
+    let mut total = 0;
+    for (code, scope) in countries {
+        let shown = figures(&format!("{code}/index.html"));
+        for id in [
+            "us_hyperscaler_share",
+            "domestic_share",
+            "grade_b_or_better_share",
+        ] {
+            assert!(
+                shown.contains(&printed(scope, id)),
+                "{code} {id}: {shown:?}"
+            );
+        }
+        total += scope["totals"]["municipalities"].as_u64().unwrap();
+        let buckets: u64 = scope["buckets"]["category"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            buckets,
+            scope["totals"]["municipalities"].as_u64().unwrap(),
+            "{code}"
+        );
+    }
+    assert_eq!(Some(total), europe["totals"]["municipalities"].as_u64());
+}

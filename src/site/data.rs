@@ -2,6 +2,8 @@
 //! `data.csv` (the same scalar columns), `countries.json`, and JSON Schemas for both
 //! JSON files under `schema/`. Documented in `docs/data.md`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::model::{Record, SiteModel, Stats, pct};
@@ -433,3 +435,172 @@ pub fn iso_time(ts: i64) -> String {
 pub const DATA_SCHEMA: &str = include_str!("schema/data.schema.json");
 /// JSON Schema of `countries.json`.
 pub const COUNTRIES_SCHEMA: &str = include_str!("schema/countries.schema.json");
+
+/// One headline figure: numerator over denominator, with the id of its definition
+/// (`definitions` in kpi.json).
+#[derive(Serialize)]
+struct Index {
+    id: &'static str,
+    numerator: usize,
+    denominator: usize,
+    /// Percent with one decimal, as the pages print it; 0 for an empty denominator
+    /// (where the grade figure prints `—`).
+    pct: f64,
+}
+
+/// One bucket of a breakdown; `pct` is of all municipalities in scope.
+#[derive(Serialize)]
+struct Bucket {
+    id: &'static str,
+    label: &'static str,
+    count: usize,
+    pct: f64,
+}
+
+#[derive(Serialize)]
+struct KpiProvider<'a> {
+    id: &'a str,
+    name: &'a str,
+    category: &'static str,
+    count: usize,
+    /// Percent of all municipalities in scope.
+    pct: f64,
+}
+
+#[derive(Serialize)]
+struct KpiScope<'a> {
+    name: &'a str,
+    totals: BTreeMap<&'static str, usize>,
+    indices: Vec<Index>,
+    buckets: BTreeMap<&'static str, Vec<Bucket>>,
+    top_providers: Vec<KpiProvider<'a>>,
+}
+
+/// What each index of kpi.json counts.
+const KPI_DEFINITIONS: [(&str, &str); 5] = [
+    (
+        "us_hyperscaler_share",
+        "municipalities whose mail is hosted by Microsoft, Google or Amazon, of the classified municipalities (provider known)",
+    ),
+    (
+        "domestic_share",
+        "municipalities whose mail provider is seated in their own country (self-hosted, public IT, local ISPs included), of the classified municipalities",
+    ),
+    (
+        "classified_share",
+        "municipalities with a known provider, of all municipalities",
+    ),
+    (
+        "grade_b_or_better_share",
+        "municipalities with an overall transport-security grade of B or better, of those with a measured grade (A+ … F)",
+    ),
+    (
+        "dmarc_reject_share",
+        "municipalities whose domain publishes DMARC p=reject, of the municipalities with a usable domain",
+    ),
+];
+
+fn index(id: &'static str, numerator: usize, denominator: usize) -> Index {
+    Index {
+        id,
+        numerator,
+        denominator,
+        pct: pct(numerator, denominator),
+    }
+}
+
+fn kpi_scope<'a>(name: &'a str, s: &'a Stats) -> KpiScope<'a> {
+    let n = s.municipalities;
+    let bucket = |id, label, count| Bucket {
+        id,
+        label,
+        count,
+        pct: pct(count, n),
+    };
+    let mut buckets = BTreeMap::new();
+    buckets.insert(
+        "category",
+        s.by_category
+            .iter()
+            .map(|(k, &v)| bucket(k.slug(), k.label(), v))
+            .collect(),
+    );
+    buckets.insert(
+        "jurisdiction",
+        s.by_jurisdiction
+            .iter()
+            .map(|(k, &v)| bucket(k.slug(), k.label(), v))
+            .collect(),
+    );
+    buckets.insert(
+        "mx_location",
+        s.by_mx_location
+            .iter()
+            .map(|(k, &v)| bucket(k.slug(), k.label(), v))
+            .collect(),
+    );
+    buckets.insert(
+        "grade",
+        crate::grade::Letter::ALL
+            .iter()
+            .map(|l| {
+                let v = s.by_grade.get(l.as_str()).copied().unwrap_or(0);
+                bucket(l.as_str(), l.as_str(), v)
+            })
+            .collect(),
+    );
+    KpiScope {
+        name,
+        totals: BTreeMap::from([
+            ("municipalities", n),
+            ("with_domain", s.with_domain),
+            ("classified", s.classified),
+            ("graded", s.graded),
+            ("scan_errors", s.scan_errors),
+        ]),
+        indices: vec![
+            index("us_hyperscaler_share", s.us_hyperscaler, s.classified),
+            index("domestic_share", s.domestic, s.classified),
+            index("classified_share", s.classified, n),
+            index("grade_b_or_better_share", s.grade_b_or_better, s.graded),
+            index("dmarc_reject_share", s.dmarc_reject, s.with_domain),
+        ],
+        buckets,
+        top_providers: s
+            .providers
+            .iter()
+            .take(10)
+            .map(|p| KpiProvider {
+                id: &p.id,
+                name: &p.name,
+                category: p.category.slug(),
+                count: p.count,
+                pct: pct(p.count, n),
+            })
+            .collect(),
+    }
+}
+
+/// `data/kpi.json`: the headline numbers of Europe and each country — totals, indices
+/// (numerator, denominator, definition), breakdowns and top providers — computed from
+/// the same statistics the pages print.
+pub fn kpi_json(model: &SiteModel) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Kpi<'a> {
+        generated: &'a str,
+        definitions: BTreeMap<&'static str, &'static str>,
+        europe: KpiScope<'a>,
+        countries: BTreeMap<&'static str, KpiScope<'a>>,
+    }
+    let kpi = Kpi {
+        generated: &model.meta.generated,
+        definitions: KPI_DEFINITIONS.into_iter().collect(),
+        europe: kpi_scope("Europe", &model.europe),
+        countries: model
+            .countries
+            .iter()
+            .map(|c| (c.country.code, kpi_scope(c.country.name, &c.stats)))
+            .collect(),
+    };
+    serde_json::to_vec_pretty(&kpi).expect("plain numbers and strings serialise")
+}

@@ -284,6 +284,11 @@ fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
         &data::countries_json(model),
         Some(model.countries.len()),
     )?;
+    out.put_download(
+        "data/kpi.json",
+        &data::kpi_json(model),
+        Some(model.countries.len() + 1),
+    )?;
     // The list's timestamp is the newest observation, so an unchanged scan gives a
     // byte-identical list.
     let scanned = model

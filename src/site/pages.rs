@@ -600,6 +600,7 @@ pub fn downloads(model: &SiteModel, files: &[super::data::Download]) -> Result<S
             "data.json",
             "data.csv",
             "countries.json",
+            "data/kpi.json",
             "data/starttls-policy.json",
         ]
         .into_iter()
