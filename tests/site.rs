@@ -652,3 +652,43 @@ fn kpi_json_equals_what_the_pages_print() {
     }
     assert_eq!(Some(total), europe["totals"]["municipalities"].as_u64());
 }
+
+/// The overview's Europe map comes three ways (US hyperscaler share, domestic share,
+/// grade ≥ B), switched by radio buttons and CSS alone; every country shape links to
+/// its report or its security report.
+#[test]
+fn overview_map_toggles_between_three_measures_without_javascript() {
+    let site = &built().site;
+    let html = Html::parse_document(&std::fs::read_to_string(site.join("index.html")).unwrap());
+    let radios: Vec<_> = html
+        .select(&Selector::parse(".maptabs > input[type=radio][name=emap]").unwrap())
+        .collect();
+    assert_eq!(radios.len(), 3);
+    assert_eq!(
+        radios
+            .iter()
+            .filter(|r| r.value().attr("checked").is_some())
+            .count(),
+        1,
+        "one measure is shown by default"
+    );
+    for (panel, href_end) in [("p-us", "/"), ("p-dom", "/"), ("p-sec", "/security/")] {
+        let selector =
+            Selector::parse(&format!(".maptabs > .mappanel.{panel} svg.map.europe")).unwrap();
+        let svg = html
+            .select(&selector)
+            .next()
+            .unwrap_or_else(|| panic!("{panel} holds a Europe map"));
+        let links: Vec<&str> = svg
+            .select(&Selector::parse("a").unwrap())
+            .filter_map(|a| a.value().attr("href"))
+            .collect();
+        assert!(!links.is_empty(), "{panel}");
+        for link in links {
+            assert!(
+                link.len() > 2 && link.ends_with(href_end) && !link.starts_with(".."),
+                "{panel}: {link}"
+            );
+        }
+    }
+}

@@ -270,9 +270,8 @@ pub fn build(model: &SiteModel, mut geometry: Geometry) -> Maps {
         .zip(prepared)
         .map(|(c, g)| country_maps(model, c, g))
         .collect();
-    let europe = europe_frame();
-    let europe_svg = europe_map(model, &countries, &europe);
-    let europe_grades_svg = europe_grades_map(model, &countries, &europe);
+    let europe_svg = europe_share_map(model, &countries, ClassifiedShare::UsHyperscaler);
+    let europe_grades_svg = europe_grades_map(model, &countries, "../");
     Maps {
         countries,
         europe_svg,
@@ -982,68 +981,124 @@ pub fn share_class(share_pct: f64) -> &'static str {
         .unwrap_or("s4")
 }
 
-fn europe_map(model: &SiteModel, countries: &[CountryMaps], frame: &Frame) -> String {
-    let (w, h) = frame.view_box();
+/// A Europe map with one shape per country, linked to `link(country)`, filled and
+/// titled by `measure(country)` (CSS class, tooltip).
+fn europe_choropleth(
+    model: &SiteModel,
+    countries: &[CountryMaps],
+    (id, title): (&str, &str),
+    link: impl Fn(&CountryModel) -> String,
+    measure: impl Fn(&CountryModel) -> (&'static str, String),
+) -> String {
+    let (w, h) = europe_frame().view_box();
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg class=\"map europe\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"emap-title\"><title id=\"emap-title\">Share of classified municipalities on US hyperscalers, per country</title>"
+        "<svg class=\"map europe\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"{id}\"><title id=\"{id}\">{title}</title>"
     );
     for (c, maps) in model.countries.iter().zip(countries) {
         let Some(d) = &maps.europe_path else { continue };
-        let s = &c.stats;
-        let share = pct(s.us_hyperscaler, s.classified);
+        let (class, tooltip) = measure(c);
         let _ = write!(
             svg,
-            "<a href=\"{}\"><title>{}</title><path class=\"{}\" d=\"{d}\"/></a>",
-            c.page,
-            esc(&format!(
-                "{}: {share:.0} % on US hyperscalers ({} of {} classified)",
-                c.country.name, s.us_hyperscaler, s.classified
-            )),
-            share_class(share),
+            "<a href=\"{}\"><title>{}</title><path class=\"{class}\" d=\"{d}\"/></a>",
+            link(c),
+            esc(&tooltip),
         );
     }
     svg.push_str("</svg>");
     svg
 }
 
+/// What a Europe share map counts among each country's classified municipalities.
+#[derive(Debug, Clone, Copy)]
+pub enum ClassifiedShare {
+    /// On Microsoft, Google or Amazon (reds: more is worse).
+    UsHyperscaler,
+    /// With a provider seated in the same country (greens).
+    Domestic,
+}
+
+/// The Europe map by a share of classified municipalities; links relative to the site
+/// root.
+pub fn europe_share_map(
+    model: &SiteModel,
+    countries: &[CountryMaps],
+    share: ClassifiedShare,
+) -> String {
+    type Count = fn(&super::model::Stats) -> usize;
+    let (id, what, count, class): (&str, &str, Count, fn(f64) -> &'static str) = match share {
+        ClassifiedShare::UsHyperscaler => (
+            "emap-title",
+            "on US hyperscalers",
+            |s| s.us_hyperscaler,
+            share_class,
+        ),
+        ClassifiedShare::Domestic => (
+            "edmap-title",
+            "with a domestic provider",
+            |s| s.domestic,
+            good_class,
+        ),
+    };
+    let title = format!("Share of classified municipalities {what}, per country");
+    europe_choropleth(
+        model,
+        countries,
+        (id, &title),
+        |c| c.page.clone(),
+        |c| share_of_classified(c, count(&c.stats), what, class),
+    )
+}
+
+/// Class and tooltip of a country by `count` out of its classified municipalities.
+fn share_of_classified(
+    c: &CountryModel,
+    count: usize,
+    what: &str,
+    class: fn(f64) -> &'static str,
+) -> (&'static str, String) {
+    let share = pct(count, c.stats.classified);
+    (
+        class(share),
+        format!(
+            "{}: {share:.0} % {what} ({count} of {} classified)",
+            c.country.name, c.stats.classified
+        ),
+    )
+}
+
 /// The Europe map by the share of graded municipalities with grade B or better;
-/// countries where nothing could be graded are left unfilled.
-fn europe_grades_map(model: &SiteModel, countries: &[CountryMaps], frame: &Frame) -> String {
-    let (w, h) = frame.view_box();
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        "<svg class=\"map europe\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"egmap-title\"><title id=\"egmap-title\">Share of graded municipalities with security grade B or better, per country</title>"
-    );
-    for (c, maps) in model.countries.iter().zip(countries) {
-        let Some(d) = &maps.europe_path else { continue };
-        let s = &c.stats;
-        let (class, title) = if s.graded == 0 {
-            (
-                "nodata",
-                format!("{}: no municipality could be graded", c.country.name),
-            )
-        } else {
-            let share = pct(s.grade_b_or_better, s.graded);
-            (
-                good_class(share),
-                format!(
-                    "{}: {share:.0} % graded B or better ({} of {} graded)",
-                    c.country.name, s.grade_b_or_better, s.graded
-                ),
-            )
-        };
-        let _ = write!(
-            svg,
-            "<a href=\"../{}security/\"><title>{}</title><path class=\"{class}\" d=\"{d}\"/></a>",
-            c.page,
-            esc(&title),
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+/// countries where nothing could be graded are left unfilled. Links go to each
+/// country's security page, relative to `root` (the page's way back to the site root).
+pub fn europe_grades_map(model: &SiteModel, countries: &[CountryMaps], root: &str) -> String {
+    europe_choropleth(
+        model,
+        countries,
+        (
+            "egmap-title",
+            "Share of graded municipalities with security grade B or better, per country",
+        ),
+        |c| format!("{root}{}security/", c.page),
+        |c| {
+            let s = &c.stats;
+            if s.graded == 0 {
+                (
+                    "nodata",
+                    format!("{}: no municipality could be graded", c.country.name),
+                )
+            } else {
+                let share = pct(s.grade_b_or_better, s.graded);
+                (
+                    good_class(share),
+                    format!(
+                        "{}: {share:.0} % graded B or better ({} of {} graded)",
+                        c.country.name, s.grade_b_or_better, s.graded
+                    ),
+                )
+            }
+        },
+    )
 }
 
 /// Class of a "good" share (grade ≥ B) on the sequential green scale.

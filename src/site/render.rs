@@ -148,8 +148,12 @@ struct IndexPage<'a> {
     providers: Vec<ProviderRow>,
     legend: Vec<LegendItem>,
     europe_svg: &'a str,
+    /// The same map by domestic share and by grade ≥ B, behind a toggle.
+    europe_domestic_svg: String,
+    europe_grades_svg: String,
     missing_note: String,
     share_legend: Vec<(&'static str, String)>,
+    good_legend: Vec<(&'static str, String)>,
     jsonld: String,
 }
 
@@ -578,11 +582,27 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
         providers: provider_rows(e, 30),
         legend: legend(e),
         europe_svg,
+        europe_domestic_svg: super::map::europe_share_map(
+            model,
+            &maps.countries,
+            super::map::ClassifiedShare::Domestic,
+        ),
+        europe_grades_svg: super::map::europe_grades_map(model, &maps.countries, ""),
         missing_note,
         share_legend: super::map::SHARE_CLASSES
             .iter()
             .enumerate()
             .map(|(i, (_, class))| (*class, format!("{}–{} %", i * 20, (i + 1) * 20)))
+            .collect(),
+        good_legend: super::map::SHARE_CLASSES
+            .iter()
+            .enumerate()
+            .map(|(i, (upper, _))| {
+                (
+                    super::map::good_class(upper - 0.1),
+                    format!("{}–{} %", i * 20, (i + 1) * 20),
+                )
+            })
             .collect(),
         jsonld: json_ld(&serde_json::json!({
             "@context": "https://schema.org",
