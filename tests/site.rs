@@ -692,3 +692,42 @@ fn overview_map_toggles_between_three_measures_without_javascript() {
         }
     }
 }
+
+/// Region pages carry a map of their own municipalities (those with a boundary), each
+/// shape linked to the municipality's page, and nothing from outside the region.
+#[test]
+fn region_pages_map_exactly_their_municipalities() {
+    let site = &built().site;
+    let mut mapped_regions = 0;
+    for entry in std::fs::read_dir(site.join("ee")).unwrap() {
+        let page = entry.unwrap().path().join("index.html");
+        let Ok(text) = std::fs::read_to_string(&page) else {
+            continue;
+        };
+        let html = Html::parse_document(&text);
+        let Some(map) = html
+            .select(&Selector::parse("svg.map.zoomed").unwrap())
+            .next()
+        else {
+            continue;
+        };
+        mapped_regions += 1;
+        let listed: std::collections::HashSet<String> = html
+            .select(&Selector::parse("table tbody tr td:first-child a").unwrap())
+            .filter_map(|a| a.value().attr("href").map(str::to_string))
+            .collect();
+        let shapes: Vec<String> = map
+            .select(&Selector::parse("a").unwrap())
+            .filter_map(|a| a.value().attr("href").map(str::to_string))
+            .collect();
+        assert!(!shapes.is_empty(), "{}", page.display());
+        for href in &shapes {
+            assert!(
+                listed.contains(href),
+                "{}: {href} is not in the region's list",
+                page.display()
+            );
+        }
+    }
+    assert!(mapped_regions > 0, "some Estonian region has a map");
+}

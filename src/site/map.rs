@@ -27,6 +27,13 @@ use crate::grade::Letter;
 const WIDTH: f64 = 1000.0;
 /// ViewBox width of locator maps' outline.
 const LOCATOR_WIDTH: f64 = 300.0;
+/// Largest viewBox of a region map: its municipalities at a scale of their own, so a
+/// small region keeps the detail the country map had to simplify away.
+const REGION_WIDTH: f64 = 640.0;
+const REGION_HEIGHT: f64 = 720.0;
+/// Above this many shapes a region map is drawn coarser and its tooltips carry only
+/// the name (the colour and the legend carry the category).
+const REGION_MANY_SHAPES: usize = 500;
 /// Path-data budget of a municipality map: enough detail for small countries, and
 /// Germany's ten thousand shapes fit its page budget.
 const PATH_BUDGET_PER_SHAPE: usize = 60;
@@ -129,6 +136,9 @@ pub struct CountryMaps {
     pub locators: HashMap<usize, String>,
     /// Regions with their statistics.
     pub regions: Vec<RegionStat>,
+    /// Map of a region's municipalities by provider category (inline SVG), by region
+    /// slug; links are relative to the region page.
+    pub region_maps: HashMap<String, String>,
     /// Path of this country's shape on the Europe map (Europe frame).
     pub europe_path: Option<String>,
 }
@@ -223,6 +233,8 @@ struct Drawn {
     paths: HashMap<usize, String>,
     /// Path per region name (from the region file, or dissolved from its members).
     region_paths: HashMap<String, String>,
+    /// Per region slug: its municipalities drawn in a frame of their own.
+    region_views: HashMap<String, RegionView>,
     /// ViewBox of the locator maps.
     locator_box: (f64, f64),
     /// Standalone outline for the locator maps.
@@ -233,6 +245,13 @@ struct Drawn {
     geojson: HashMap<usize, Box<serde_json::value::RawValue>>,
     /// The municipality file covers only part of the country.
     partial: bool,
+}
+
+/// A region's municipalities in a frame fitted to them.
+struct RegionView {
+    view_box: (f64, f64),
+    /// Path per feature.
+    paths: HashMap<usize, String>,
 }
 
 impl Geometry {
@@ -381,6 +400,7 @@ fn country_geometry(
         .map(|&f| (f, encoder.feature_path(&layer.features[f])))
         .collect();
     let region_paths = region_paths(places, &layer, regions_layer.as_ref(), &frame);
+    let region_views = region_views(places, &joins, &layer);
 
     // Locator maps share one outline file per country.
     let locator = Frame::fit(
@@ -417,6 +437,7 @@ fn country_geometry(
         background,
         paths,
         region_paths,
+        region_views,
         locator_box: (lw, lh),
         outline_svg,
         locator_paths,
@@ -499,6 +520,35 @@ fn country_maps(
         g.view_box,
     ));
     maps.regions_svg = region_svg(c, &maps.regions, &g.region_paths, g.view_box, &g.background);
+    let feature_of: HashMap<usize, usize> = joined.iter().copied().collect();
+    for region in &maps.regions {
+        let Some(view) = g.region_views.get(&region.slug) else {
+            continue;
+        };
+        let members: Vec<(usize, usize)> = region
+            .records
+            .iter()
+            .filter_map(|&i| feature_of.get(&i).map(|&f| (i, f)))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let (w, h) = view.view_box;
+        let title = format!("Municipalities of {} by provider category", region.name);
+        maps.region_maps.insert(
+            region.slug.clone(),
+            category_svg(
+                model,
+                &members,
+                &view.paths,
+                None,
+                (&format!("0 0 {w:.0} {h:.0}"), "zoomed"),
+                ("rgmap-title", &title),
+                "../m/",
+                members.len() > REGION_MANY_SHAPES,
+            ),
+        );
+    }
     maps.coverage = coverage(c.country, &maps, c.records.len(), g.partial);
 
     let (lw, lh) = g.locator_box;
@@ -619,6 +669,35 @@ fn municipality_svg(
     (w, h): (f64, f64),
     short_titles: bool,
 ) -> String {
+    category_svg(
+        model,
+        joined,
+        paths,
+        Some(background),
+        (&format!("0 0 {w:.0} {h:.0}"), ""),
+        (
+            "map-title",
+            &format!("Municipalities of {} by provider category", c.country.name),
+        ),
+        "",
+        short_titles,
+    )
+}
+
+/// Municipality shapes grouped and filled by provider category, each linked to
+/// `{href_prefix}m/{slug}/`-style pages (`href_prefix` leads to the country's `m/`),
+/// over an optional background.
+#[allow(clippy::too_many_arguments)]
+fn category_svg(
+    model: &SiteModel,
+    joined: &[(usize, usize)],
+    paths: &HashMap<usize, String>,
+    background: Option<&str>,
+    (view_box, class): (&str, &str),
+    (title_id, title): (&str, &str),
+    href_prefix: &str,
+    short_titles: bool,
+) -> String {
     let mut by_category: BTreeMap<Category, Vec<(usize, usize)>> = BTreeMap::new();
     for &(i, f) in joined {
         by_category
@@ -626,12 +705,26 @@ fn municipality_svg(
             .or_default()
             .push((i, f));
     }
+    let background = background.unwrap_or("");
     let mut svg = String::with_capacity(joined.len() * 110 + background.len() + 512);
+    let class = if class.is_empty() {
+        "map".to_string()
+    } else {
+        format!("map {class}")
+    };
     let _ = write!(
         svg,
-        "<svg class=\"map\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"group\" aria-labelledby=\"map-title\"><title id=\"map-title\">Municipalities of {} by provider category</title><path class=\"bg\" d=\"{background}\"/>",
-        esc(c.country.name)
+        "<svg class=\"{class}\" viewBox=\"{view_box}\" role=\"group\" aria-labelledby=\"{title_id}\"><title id=\"{title_id}\">{}</title>",
+        esc(title)
     );
+    if !background.is_empty() {
+        let _ = write!(svg, "<path class=\"bg\" d=\"{background}\"/>");
+    }
+    let links = if href_prefix.is_empty() {
+        "m/".to_string()
+    } else {
+        href_prefix.to_string()
+    };
     for (category, shapes) in by_category {
         let _ = write!(
             svg,
@@ -640,12 +733,12 @@ fn municipality_svg(
         );
         for (i, f) in shapes {
             let r = &model.records[i];
+            let Some(d) = paths.get(&f) else { continue };
             let _ = write!(
                 svg,
-                "<a href=\"m/{}/\"><title>{}</title><path d=\"{}\"/></a>",
+                "<a href=\"{links}{}/\"><title>{}</title><path d=\"{d}\"/></a>",
                 r.slug,
                 esc(&provider_title(r, short_titles)),
-                paths[&f]
             );
         }
         svg.push_str("</g>");
@@ -838,6 +931,59 @@ fn region_paths(
         }
     }
     paths
+}
+
+/// Every region's municipalities in a frame fitted to them, keyed by region slug.
+fn region_views(
+    places: &[&Place],
+    joins: &HashMap<String, Result<usize, Unmapped>>,
+    layer: &Layer,
+) -> HashMap<String, RegionView> {
+    let groups = region_groups(
+        places
+            .iter()
+            .filter_map(|p| p.region.as_deref().map(|r| (r, p.id.as_str()))),
+    );
+    let mut views = HashMap::new();
+    for (_, slug, ids) in groups {
+        let mut features: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| joins.get(*id).and_then(|j| j.ok()))
+            .collect();
+        features.sort_unstable();
+        features.dedup();
+        let Some(bbox) = layer.bbox(features.iter().map(|&f| &layer.features[f])) else {
+            continue;
+        };
+        let frame = Frame::fit_within(
+            Projection::lambert_for(bbox),
+            bbox,
+            REGION_WIDTH,
+            REGION_HEIGHT,
+            4.0,
+        );
+        // Coarser for regions with many shapes (Bavaria has two thousand): the page
+        // also lists every municipality. A fixed level, as fitting a byte budget would
+        // encode every region several times.
+        let tolerance = if features.len() > REGION_MANY_SHAPES {
+            1.5
+        } else {
+            0.8
+        };
+        let mut encoder = PathEncoder::new(layer, &frame, tolerance, 0);
+        let paths = features
+            .iter()
+            .map(|&f| (f, encoder.feature_path(&layer.features[f])))
+            .collect();
+        views.insert(
+            slug,
+            RegionView {
+                view_box: frame.view_box(),
+                paths,
+            },
+        );
+    }
+    views
 }
 
 fn region_svg(

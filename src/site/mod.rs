@@ -180,7 +180,8 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
             .regions
             .par_iter()
             .map(|region| {
-                let html = render::minify(&render::region(model, c, region, &unmapped)?);
+                let map = m.region_maps.get(&region.slug).map(String::as_str);
+                let html = render::minify(&render::region(model, c, region, &unmapped, map)?);
                 Ok((format!("{}{}/index.html", c.page, region.slug), html))
             })
             .collect();

@@ -353,6 +353,10 @@ struct RegionPage<'a> {
     good: usize,
     good_pct: String,
     rows: Vec<MunicipalityRow<'a>>,
+    /// The region's municipalities by provider category, when any has a shape.
+    map_svg: Option<&'a str>,
+    /// Categories present in the region.
+    legend: Vec<LegendItem>,
 }
 
 /// An evidence row.
@@ -660,12 +664,14 @@ pub(super) fn municipality_rows<'a>(
 }
 
 /// Renders one region page (`{cc}/{region}/`).
-pub fn region(
-    model: &SiteModel,
+pub fn region<'a>(
+    model: &'a SiteModel,
     c: &CountryModel,
-    region: &RegionStat,
+    region: &'a RegionStat,
     unmapped: &std::collections::HashSet<usize>,
+    map_svg: Option<&'a str>,
 ) -> Result<String> {
+    let stats = Stats::of(region.records.iter().map(|&i| &model.records[i]));
     RegionPage {
         root: "../../",
         path: format!("{}{}/", c.page, region.slug),
@@ -685,6 +691,8 @@ pub fn region(
             format!("{:.1}", pct(region.good, region.graded))
         },
         rows: municipality_rows(model, &region.records, "../", unmapped),
+        map_svg,
+        legend: legend(&stats).into_iter().filter(|l| l.count > 0).collect(),
     }
     .render()
     .with_context(|| format!("rendering the page of region {}", region.name))
