@@ -28,7 +28,7 @@ use crate::scan::lookups::{Backend, Lookups};
 use crate::scan::probe::SmtpProbe;
 use crate::scan::resolver::{LiveResolver, now};
 use crate::seeds::{self, Domain, Municipality, Seeds};
-use crate::site::map::{Geometry, Place};
+use crate::site::map::Geometry;
 use crate::site::model::{Meta, Record, SiteModel, Stats};
 use crate::world::World;
 use crate::world::server::WorldServer;
@@ -48,7 +48,8 @@ pub fn run(command: Command) -> Result<()> {
 
 /// Seeds with overrides applied, ready to scan.
 struct Inputs {
-    seeds: Seeds,
+    /// Shared with the map geometry thread.
+    seeds: Arc<Seeds>,
     overrides: Overrides,
 }
 
@@ -79,7 +80,10 @@ fn load_inputs(config: &Config) -> Result<Inputs> {
             }
         }
     }
-    Ok(Inputs { seeds, overrides })
+    Ok(Inputs {
+        seeds: Arc::new(seeds),
+        overrides,
+    })
 }
 
 fn domains_of(seeds: &Seeds) -> Vec<DnsName> {
@@ -495,11 +499,11 @@ struct PendingGeometry(std::thread::JoinHandle<Geometry>);
 
 impl PendingGeometry {
     fn start(inputs: &Inputs, config: &Config) -> PendingGeometry {
-        let places: Vec<Place> = inputs.seeds.municipalities.iter().map(Place::of).collect();
+        let seeds = Arc::clone(&inputs.seeds);
         let geodata = config.geodata_dir.clone();
         PendingGeometry(std::thread::spawn(move || {
             let started = Instant::now();
-            let geometry = Geometry::prepare(&places, &geodata);
+            let geometry = Geometry::prepare(&seeds.municipalities, &geodata);
             tracing::info!(
                 "map geometry drawn in {:.1}s",
                 started.elapsed().as_secs_f64()

@@ -610,23 +610,9 @@ fn kpi_json_equals_what_the_pages_print() {
         }
         format!("{:.1} %", index["pct"].as_f64().unwrap())
     };
-    let europe = &kpi["europe"];
-    let shown = figures("index.html");
-    for id in [
-        "us_hyperscaler_share",
-        "domestic_share",
-        "grade_b_or_better_share",
-    ] {
-        assert!(
-            shown.contains(&printed(europe, id)),
-            "overview {id}: {shown:?}"
-        );
-    }
-    let countries = kpi["countries"].as_object().unwrap();
-    assert!(!countries.is_empty());
-    let mut total = 0;
-    for (code, scope) in countries {
-        let shown = figures(&format!("{code}/index.html"));
+    // The key figures of `page` are those of `scope`.
+    let check = |page: &str, scope: &serde_json::Value| {
+        let shown = figures(page);
         for id in [
             "us_hyperscaler_share",
             "domestic_share",
@@ -634,9 +620,17 @@ fn kpi_json_equals_what_the_pages_print() {
         ] {
             assert!(
                 shown.contains(&printed(scope, id)),
-                "{code} {id}: {shown:?}"
+                "{page} {id}: {shown:?}"
             );
         }
+    };
+    let europe = &kpi["europe"];
+    check("index.html", europe);
+    let countries = kpi["countries"].as_object().unwrap();
+    assert!(!countries.is_empty());
+    let mut total = 0;
+    for (code, scope) in countries {
+        check(&format!("{code}/index.html"), scope);
         total += scope["totals"]["municipalities"].as_u64().unwrap();
         let buckets: u64 = scope["buckets"]["category"]
             .as_array()

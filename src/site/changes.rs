@@ -34,9 +34,9 @@ pub struct RunView<'a> {
     pub href: String,
 }
 
-/// Path of a run's own page: `changes/{date}-{hhmmss}/` (several runs a day stay
-/// apart; the path never changes once published).
-pub fn run_path(generated: &str) -> String {
+/// Folder of a run's own page under `changes/`: `{date}-{hhmmss}` (several runs a day
+/// stay apart; the name never changes once published).
+fn run_slug(generated: &str) -> String {
     let digits: String = generated.chars().filter(char::is_ascii_digit).collect();
     match (
         digits.get(..4),
@@ -44,9 +44,14 @@ pub fn run_path(generated: &str) -> String {
         digits.get(6..8),
         digits.get(8..14),
     ) {
-        (Some(y), Some(m), Some(d), Some(time)) => format!("changes/{y}-{m}-{d}-{time}/"),
-        _ => format!("changes/run-{digits}/"),
+        (Some(y), Some(m), Some(d), Some(time)) => format!("{y}-{m}-{d}-{time}"),
+        _ => format!("run-{digits}"),
     }
+}
+
+/// Path of a run's own page from the site root: `changes/{date}-{hhmmss}/`.
+pub fn run_path(generated: &str) -> String {
+    format!("changes/{}/", run_slug(generated))
 }
 
 /// A run as shown, with at most `limit` of its changes.
@@ -71,9 +76,7 @@ fn view(run: &Run, limit: usize) -> RunView<'_> {
             })
             .collect(),
         more: run.changes.len().saturating_sub(limit),
-        href: run_path(&run.generated)
-            .trim_start_matches("changes/")
-            .to_string(),
+        href: format!("{}/", run_slug(&run.generated)),
     }
 }
 
@@ -145,10 +148,7 @@ pub fn run_pages(model: &SiteModel) -> Result<Vec<(String, String)>> {
     let runs = &model.history.runs;
     fn link(run: &Run) -> (String, &str) {
         (
-            format!(
-                "../{}",
-                run_path(&run.generated).trim_start_matches("changes/")
-            ),
+            format!("../{}/", run_slug(&run.generated)),
             run.generated.as_str(),
         )
     }

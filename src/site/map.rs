@@ -22,6 +22,7 @@ use crate::geo::{
     self, Feature, Frame, Layer, MERGE_TOLERANCE_M, PathEncoder, Polygon, Projection,
 };
 use crate::grade::Letter;
+use crate::seeds::Municipality;
 
 /// ViewBox width of country maps.
 const WIDTH: f64 = 1000.0;
@@ -95,6 +96,8 @@ pub struct RegionStat {
     pub count: usize,
     /// Classified municipalities.
     pub classified: usize,
+    /// Municipalities per category (only categories present).
+    pub by_category: BTreeMap<Category, usize>,
     /// Dominant category and its count.
     pub dominant: (Category, usize),
     /// US hyperscalers.
@@ -165,35 +168,6 @@ pub struct Maps {
     pub europe_grades_svg: String,
 }
 
-/// Where a municipality lies, as far as the maps need to know: seed facts only, so the
-/// geometry can be drawn before (and while) anything is scanned or classified.
-#[derive(Debug, Clone)]
-pub struct Place {
-    /// Seed id.
-    pub id: String,
-    /// Name (joins a boundary by name when there is no relation id).
-    pub name: String,
-    /// Country code.
-    pub country: &'static str,
-    /// Region name, when known.
-    pub region: Option<String>,
-    /// OpenStreetMap relation id.
-    pub osm_relation_id: Option<u64>,
-}
-
-impl Place {
-    /// The place of a seed municipality.
-    pub fn of(m: &crate::seeds::Municipality) -> Place {
-        Place {
-            id: m.id.clone(),
-            name: m.name.clone(),
-            country: m.country.code,
-            region: m.region.clone(),
-            osm_relation_id: m.osm_relation_id,
-        }
-    }
-}
-
 /// Everything of the maps that comes from the boundary files and the seed list alone:
 /// projected, simplified and encoded paths, outlines, joins. It is the expensive part
 /// (Germany's eleven thousand shapes) and depends on no verdict, so the pipeline draws
@@ -255,12 +229,13 @@ struct RegionView {
 }
 
 impl Geometry {
-    /// Loads the boundary files of every country in `places` from `geodata` and draws
-    /// their geometry (in parallel over countries).
-    pub fn prepare(places: &[Place], geodata: &Path) -> Geometry {
-        let mut by_country: BTreeMap<&'static str, Vec<&Place>> = BTreeMap::new();
-        for place in places {
-            by_country.entry(place.country).or_default().push(place);
+    /// Loads the boundary files of every country of `municipalities` (the seeds: only
+    /// their ids, names, regions and OSM relations are used) from `geodata` and draws
+    /// their geometry, in parallel over countries.
+    pub fn prepare(municipalities: &[Municipality], geodata: &Path) -> Geometry {
+        let mut by_country: BTreeMap<&'static str, Vec<&Municipality>> = BTreeMap::new();
+        for m in municipalities {
+            by_country.entry(m.country.code).or_default().push(m);
         }
         let europe = europe_frame();
         let countries = by_country
@@ -319,7 +294,7 @@ fn is_territory(f: &Feature) -> bool {
 
 fn country_geometry(
     code: &'static str,
-    places: &[&Place],
+    places: &[&Municipality],
     geodata: &Path,
     europe: &Frame,
 ) -> CountryGeometry {
@@ -399,8 +374,13 @@ fn country_geometry(
         .iter()
         .map(|&f| (f, encoder.feature_path(&layer.features[f])))
         .collect();
-    let region_paths = region_paths(places, &layer, regions_layer.as_ref(), &frame);
-    let region_views = region_views(places, &joins, &layer);
+    let regions = region_groups(
+        places
+            .iter()
+            .filter_map(|p| p.region.as_deref().map(|r| (r, *p))),
+    );
+    let region_paths = region_paths(&regions, &layer, regions_layer.as_ref(), &frame);
+    let region_views = region_views(&regions, &joins, &layer);
 
     // Locator maps share one outline file per country.
     let locator = Frame::fit(
@@ -419,15 +399,13 @@ fn country_geometry(
         .iter()
         .map(|&f| (f, small.feature_path(&layer.features[f])))
         .collect();
+    // Serialising plain coordinates cannot fail; a feature without geometry is
+    // written as `null`.
     let geojson = features
         .iter()
-        .map(|&f| {
-            let geometry = geo::geojson_geometry(&layer, &layer.features[f].polygons, 0.0005, 5);
-            // Serialising plain coordinates cannot fail; `null` is "no geometry".
-            let raw = serde_json::value::to_raw_value(&geometry).unwrap_or_else(|_| {
-                serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
-            });
-            (f, raw)
+        .filter_map(|&f| {
+            let geometry = geo::geojson_geometry(&layer, &layer.features[f].polygons, 0.0005, 5)?;
+            Some((f, serde_json::value::to_raw_value(&geometry).ok()?))
         })
         .collect();
     geometry.europe_path = europe_shape(code, &layer, regions_layer.as_ref(), europe);
@@ -542,7 +520,7 @@ fn country_maps(
                 &members,
                 &view.paths,
                 None,
-                (&format!("0 0 {w:.0} {h:.0}"), "zoomed"),
+                (&format!("0 0 {w:.0} {h:.0}"), "map zoomed"),
                 ("rgmap-title", &title),
                 "../m/",
                 members.len() > REGION_MANY_SHAPES,
@@ -674,19 +652,19 @@ fn municipality_svg(
         joined,
         paths,
         Some(background),
-        (&format!("0 0 {w:.0} {h:.0}"), ""),
+        (&format!("0 0 {w:.0} {h:.0}"), "map"),
         (
             "map-title",
             &format!("Municipalities of {} by provider category", c.country.name),
         ),
-        "",
+        "m/",
         short_titles,
     )
 }
 
 /// Municipality shapes grouped and filled by provider category, each linked to
-/// `{href_prefix}m/{slug}/`-style pages (`href_prefix` leads to the country's `m/`),
-/// over an optional background.
+/// `{pages}{slug}/` (`pages`: the way to the country's `m/` folder), over an optional
+/// background.
 #[allow(clippy::too_many_arguments)]
 fn category_svg(
     model: &SiteModel,
@@ -695,7 +673,7 @@ fn category_svg(
     background: Option<&str>,
     (view_box, class): (&str, &str),
     (title_id, title): (&str, &str),
-    href_prefix: &str,
+    pages: &str,
     short_titles: bool,
 ) -> String {
     let mut by_category: BTreeMap<Category, Vec<(usize, usize)>> = BTreeMap::new();
@@ -705,26 +683,15 @@ fn category_svg(
             .or_default()
             .push((i, f));
     }
-    let background = background.unwrap_or("");
-    let mut svg = String::with_capacity(joined.len() * 110 + background.len() + 512);
-    let class = if class.is_empty() {
-        "map".to_string()
-    } else {
-        format!("map {class}")
-    };
+    let mut svg = String::with_capacity(joined.len() * 110 + 512);
     let _ = write!(
         svg,
         "<svg class=\"{class}\" viewBox=\"{view_box}\" role=\"group\" aria-labelledby=\"{title_id}\"><title id=\"{title_id}\">{}</title>",
         esc(title)
     );
-    if !background.is_empty() {
+    if let Some(background) = background {
         let _ = write!(svg, "<path class=\"bg\" d=\"{background}\"/>");
     }
-    let links = if href_prefix.is_empty() {
-        "m/".to_string()
-    } else {
-        href_prefix.to_string()
-    };
     for (category, shapes) in by_category {
         let _ = write!(
             svg,
@@ -736,7 +703,7 @@ fn category_svg(
             let Some(d) = paths.get(&f) else { continue };
             let _ = write!(
                 svg,
-                "<a href=\"{links}{}/\"><title>{}</title><path d=\"{d}\"/></a>",
+                "<a href=\"{pages}{}/\"><title>{}</title><path d=\"{d}\"/></a>",
                 r.slug,
                 esc(&provider_title(r, short_titles)),
             );
@@ -825,6 +792,9 @@ fn region_groups<'a, T>(
     groups
 }
 
+/// A region of the seeds: name, slug, members.
+type RegionGroup<'a> = (String, String, Vec<&'a Municipality>);
+
 fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
     let groups = region_groups(
         c.records
@@ -855,7 +825,8 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
                 }
             }
             let dominant = counts
-                .into_iter()
+                .iter()
+                .map(|(&c, &n)| (c, n))
                 .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
                 .unwrap_or((Category::Unknown, 0));
             RegionStat {
@@ -863,6 +834,7 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
                 name,
                 count: records.len(),
                 classified,
+                by_category: counts,
                 dominant,
                 us,
                 domestic,
@@ -878,16 +850,11 @@ fn region_stats(model: &SiteModel, c: &CountryModel) -> Vec<RegionStat> {
 /// file where its name matches, else dissolved from its members' boundaries. Keyed by
 /// region name.
 fn region_paths(
-    places: &[&Place],
+    groups: &[RegionGroup],
     layer: &Layer,
     regions_layer: Option<&Layer>,
     frame: &Frame,
 ) -> HashMap<String, String> {
-    let groups = region_groups(
-        places
-            .iter()
-            .filter_map(|p| p.region.as_deref().map(|r| (r, p.osm_relation_id))),
-    );
     let mut paths = HashMap::new();
     if groups.len() < 2 {
         return paths;
@@ -909,15 +876,15 @@ fn region_paths(
         .enumerate()
         .filter_map(|(i, f)| f.osm_relation.map(|r| (r, i)))
         .collect();
-    for (name, slug, relations) in groups {
-        let from_file = region_names.get(&slug).copied();
+    for (name, slug, members) in groups {
+        let from_file = region_names.get(slug).copied();
         let d = match (from_file, regions_layer, region_encoder.as_mut()) {
             (Some(i), Some(rl), Some(enc)) => enc.feature_path(&rl.features[i]),
             _ => {
-                let members: Vec<&Feature> = relations
+                let members: Vec<&Feature> = members
                     .iter()
-                    .flatten()
-                    .filter_map(|rel| relation_index.get(rel).map(|&f| &layer.features[f]))
+                    .filter_map(|m| m.osm_relation_id)
+                    .filter_map(|rel| relation_index.get(&rel).map(|&f| &layer.features[f]))
                     .collect();
                 if members.is_empty() {
                     continue;
@@ -927,7 +894,7 @@ fn region_paths(
             }
         };
         if !d.is_empty() {
-            paths.insert(name, d);
+            paths.insert(name.clone(), d);
         }
     }
     paths
@@ -935,20 +902,15 @@ fn region_paths(
 
 /// Every region's municipalities in a frame fitted to them, keyed by region slug.
 fn region_views(
-    places: &[&Place],
+    groups: &[RegionGroup],
     joins: &HashMap<String, Result<usize, Unmapped>>,
     layer: &Layer,
 ) -> HashMap<String, RegionView> {
-    let groups = region_groups(
-        places
-            .iter()
-            .filter_map(|p| p.region.as_deref().map(|r| (r, p.id.as_str()))),
-    );
     let mut views = HashMap::new();
-    for (_, slug, ids) in groups {
-        let mut features: Vec<usize> = ids
+    for (_, slug, members) in groups {
+        let mut features: Vec<usize> = members
             .iter()
-            .filter_map(|id| joins.get(*id).and_then(|j| j.ok()))
+            .filter_map(|m| joins.get(&m.id).and_then(|j| j.ok()))
             .collect();
         features.sort_unstable();
         features.dedup();
@@ -976,7 +938,7 @@ fn region_views(
             .map(|&f| (f, encoder.feature_path(&layer.features[f])))
             .collect();
         views.insert(
-            slug,
+            slug.clone(),
             RegionView {
                 view_box: frame.view_box(),
                 paths,
@@ -1116,6 +1078,19 @@ fn europe_shape(
     let outline = source.outline(inside, MERGE_TOLERANCE_M * 3.0);
     let d = PathEncoder::new(&outline, europe, 0.6, 0).path(&outline.polygons);
     (!d.is_empty()).then_some(d)
+}
+
+/// Legend of a sequential scale of shares (`class` is [`share_class`] or
+/// [`good_class`]): CSS class and range per step.
+pub fn share_legend(class: fn(f64) -> &'static str) -> Vec<(&'static str, String)> {
+    (0..SHARE_CLASSES.len())
+        .map(|i| {
+            (
+                class((i * 20) as f64),
+                format!("{}–{} %", i * 20, (i + 1) * 20),
+            )
+        })
+        .collect()
 }
 
 /// Class of a share on the sequential scale.

@@ -434,136 +434,132 @@ fn provider_files(
     for members in by_country.values_mut() {
         members.sort_by_key(|&i| position[i]);
     }
-    {
-        let first = &model.records[indices[0]];
-        let entry = catalog.entry(id);
-        let name = first.verdict.provider_name.as_str();
-        let category: Category = first.verdict.category;
-        let mut countries: Vec<ProviderCountry> = Vec::new();
-        for c in &model.countries {
-            let Some(members) = by_country.get(c.country.code) else {
-                continue;
-            };
-            let mut list: Vec<&Record> = members.iter().map(|&i| &model.records[i]).collect();
-            list.sort_by(|a, b| a.name.cmp(&b.name));
-            countries.push(ProviderCountry {
-                code: c.country.code,
-                name: c.country.name,
-                count: list.len(),
-                pct: format!("{:.1}", pct(list.len(), c.records.len())),
-                municipalities: list
-                    .into_iter()
-                    .map(|r| {
-                        (
-                            r.name.as_str(),
-                            format!("../../{}", r.page),
-                            r.verdict.rule.slug(),
-                            r.verdict.confidence,
-                            r.grade().as_str(),
-                        )
-                    })
-                    .collect(),
-            });
-        }
-        countries.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(b.name)));
-        let mut grades = Vec::new();
-        for l in crate::grade::Letter::ALL {
-            let n = indices
-                .iter()
-                .filter(|&&i| model.records[i].grade() == l)
-                .count();
-            if n > 0 {
-                grades.push((l.as_str(), super::security::letter_class(l), n));
-            }
-        }
-        let signatures = entry
-            .map(|e| {
-                [
-                    ("MX host names", e.mx.join(", ")),
-                    ("MX first labels", e.mx_label_prefix.join(", ")),
-                    ("SPF includes", e.spf.join(", ")),
-                    ("SPF includes (weak)", e.spf_weak.join(", ")),
-                    ("DKIM CNAME targets", e.dkim.join(", ")),
-                    ("Autodiscover targets", e.autodiscover.join(", ")),
-                ]
+    let first = &model.records[indices[0]];
+    let entry = catalog.entry(id);
+    let name = first.verdict.provider_name.as_str();
+    let category: Category = first.verdict.category;
+    let mut countries: Vec<ProviderCountry> = Vec::new();
+    for c in &model.countries {
+        let Some(members) = by_country.get(c.country.code) else {
+            continue;
+        };
+        let mut list: Vec<&Record> = members.iter().map(|&i| &model.records[i]).collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        countries.push(ProviderCountry {
+            code: c.country.code,
+            name: c.country.name,
+            count: list.len(),
+            pct: format!("{:.1}", pct(list.len(), c.records.len())),
+            municipalities: list
                 .into_iter()
-                .filter(|(_, v)| !v.is_empty())
-                .collect()
-            })
-            .unwrap_or_default();
-        let html = ProviderPage {
-            root: "../../",
-            path: format!("p/{id}/"),
-            meta: &model.meta,
-            id,
-            name,
-            category: category.slug(),
-            category_label: category.label(),
-            seat: entry
-                .map(|e| e.hq.clone())
-                .or_else(|| first.verdict.provider_country.clone())
-                .unwrap_or_else(|| "unknown".into()),
-            roles: entry
-                .map(|e| {
-                    let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
-                    match &e.note {
-                        Some(note) => format!("{} — {note}", roles.join(", ")),
-                        None => roles.join(", "),
-                    }
+                .map(|r| {
+                    (
+                        r.name.as_str(),
+                        format!("../../{}", r.page),
+                        r.verdict.rule.slug(),
+                        r.verdict.confidence,
+                        r.grade().as_str(),
+                    )
                 })
-                .unwrap_or_default(),
-            total: indices.len(),
-            signatures,
-            countries,
-            grades,
-            adoption: super::security_report::Adoption::of(
-                indices.iter().map(|&i| &model.records[i]),
-            )
+                .collect(),
+        });
+    }
+    countries.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(b.name)));
+    let mut grades = Vec::new();
+    for l in crate::grade::Letter::ALL {
+        let n = indices
+            .iter()
+            .filter(|&&i| model.records[i].grade() == l)
+            .count();
+        if n > 0 {
+            grades.push((l.as_str(), super::security::letter_class(l), n));
+        }
+    }
+    let signatures = entry
+        .map(|e| {
+            [
+                ("MX host names", e.mx.join(", ")),
+                ("MX first labels", e.mx_label_prefix.join(", ")),
+                ("SPF includes", e.spf.join(", ")),
+                ("SPF includes (weak)", e.spf_weak.join(", ")),
+                ("DKIM CNAME targets", e.dkim.join(", ")),
+                ("Autodiscover targets", e.autodiscover.join(", ")),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+        })
+        .unwrap_or_default();
+    let html = ProviderPage {
+        root: "../../",
+        path: format!("p/{id}/"),
+        meta: &model.meta,
+        id,
+        name,
+        category: category.slug(),
+        category_label: category.label(),
+        seat: entry
+            .map(|e| e.hq.clone())
+            .or_else(|| first.verdict.provider_country.clone())
+            .unwrap_or_else(|| "unknown".into()),
+        roles: entry
+            .map(|e| {
+                let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
+                match &e.note {
+                    Some(note) => format!("{} — {note}", roles.join(", ")),
+                    None => roles.join(", "),
+                }
+            })
+            .unwrap_or_default(),
+        total: indices.len(),
+        signatures,
+        countries,
+        grades,
+        adoption: super::security_report::Adoption::of(indices.iter().map(|&i| &model.records[i]))
             .rows(),
-            backends: backends_behind(model, id),
+        backends: backends_behind(model, id),
+    }
+    .render()
+    .with_context(|| format!("rendering the provider page of {id}"))?;
+    files.push((format!("p/{}/index.html", slugify(id)), html.into_bytes()));
+    for c in &model.countries {
+        let Some(members) = by_country.get(c.country.code) else {
+            continue;
+        };
+        let page = ProviderCountryPage {
+            root: "../../../",
+            path: format!("p/{}/{}/", slugify(id), c.country.code),
+            meta: &model.meta,
+            name,
+            country_name: c.country.name,
+            country_href: format!("../../../{}", c.page),
+            count: members.len(),
+            pct: format!("{:.1}", pct(members.len(), c.records.len())),
+            of: c.records.len(),
+            rows: super::render::municipality_rows(
+                model,
+                members,
+                &format!("../../../{}", c.page),
+                &std::collections::HashSet::new(),
+            ),
         }
         .render()
-        .with_context(|| format!("rendering the provider page of {id}"))?;
-        files.push((format!("p/{}/index.html", slugify(id)), html.into_bytes()));
-        for c in &model.countries {
-            let Some(members) = by_country.get(c.country.code) else {
-                continue;
-            };
-            let page = ProviderCountryPage {
-                root: "../../../",
-                path: format!("p/{}/{}/", slugify(id), c.country.code),
-                meta: &model.meta,
-                name,
-                country_name: c.country.name,
-                country_href: format!("../../../{}", c.page),
-                count: members.len(),
-                pct: format!("{:.1}", pct(members.len(), c.records.len())),
-                of: c.records.len(),
-                rows: super::render::municipality_rows(
-                    model,
-                    members,
-                    &format!("../../../{}", c.page),
-                    &std::collections::HashSet::new(),
-                ),
-            }
-            .render()
-            .with_context(|| format!("rendering p/{id}/{}/", c.country.code))?;
-            files.push((
-                format!("p/{}/{}/index.html", slugify(id), c.country.code),
-                page.into_bytes(),
-            ));
-        }
-        let row = (
-            format!("{}/", slugify(id)),
-            name.to_string(),
-            category.slug(),
-            category.label(),
-            indices.len(),
-            format!("{:.1}", pct(indices.len(), total)),
-            by_country.len(),
-        );
-        Ok((files, row))
+        .with_context(|| format!("rendering p/{id}/{}/", c.country.code))?;
+        files.push((
+            format!("p/{}/{}/index.html", slugify(id), c.country.code),
+            page.into_bytes(),
+        ));
     }
+    let row = (
+        format!("{}/", slugify(id)),
+        name.to_string(),
+        category.slug(),
+        category.label(),
+        indices.len(),
+        format!("{:.1}", pct(indices.len(), total)),
+        by_country.len(),
+    );
+    Ok((files, row))
 }
 
 #[derive(Template)]

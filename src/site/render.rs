@@ -453,13 +453,13 @@ pub fn json_ld(value: &serde_json::Value) -> String {
     out
 }
 
-fn legend(stats: &Stats) -> Vec<LegendItem> {
+fn legend(by_category: &std::collections::BTreeMap<Category, usize>) -> Vec<LegendItem> {
     Category::ALL
         .iter()
         .map(|c| LegendItem {
             slug: c.slug(),
             label: c.label(),
-            count: stats.by_category.get(c).copied().unwrap_or(0),
+            count: by_category.get(c).copied().unwrap_or(0),
         })
         .collect()
 }
@@ -584,7 +584,7 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
         },
         countries,
         providers: provider_rows(e, 30),
-        legend: legend(e),
+        legend: legend(&e.by_category),
         europe_svg,
         europe_domestic_svg: super::map::europe_share_map(
             model,
@@ -593,21 +593,8 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
         ),
         europe_grades_svg: super::map::europe_grades_map(model, &maps.countries, ""),
         missing_note,
-        share_legend: super::map::SHARE_CLASSES
-            .iter()
-            .enumerate()
-            .map(|(i, (_, class))| (*class, format!("{}–{} %", i * 20, (i + 1) * 20)))
-            .collect(),
-        good_legend: super::map::SHARE_CLASSES
-            .iter()
-            .enumerate()
-            .map(|(i, (upper, _))| {
-                (
-                    super::map::good_class(upper - 0.1),
-                    format!("{}–{} %", i * 20, (i + 1) * 20),
-                )
-            })
-            .collect(),
+        share_legend: super::map::share_legend(super::map::share_class),
+        good_legend: super::map::share_legend(super::map::good_class),
         jsonld: json_ld(&serde_json::json!({
             "@context": "https://schema.org",
             "@type": "Dataset",
@@ -671,7 +658,6 @@ pub fn region<'a>(
     unmapped: &std::collections::HashSet<usize>,
     map_svg: Option<&'a str>,
 ) -> Result<String> {
-    let stats = Stats::of(region.records.iter().map(|&i| &model.records[i]));
     RegionPage {
         root: "../../",
         path: format!("{}{}/", c.page, region.slug),
@@ -692,7 +678,10 @@ pub fn region<'a>(
         },
         rows: municipality_rows(model, &region.records, "../", unmapped),
         map_svg,
-        legend: legend(&stats).into_iter().filter(|l| l.count > 0).collect(),
+        legend: legend(&region.by_category)
+            .into_iter()
+            .filter(|l| l.count > 0)
+            .collect(),
     }
     .render()
     .with_context(|| format!("rendering the page of region {}", region.name))
@@ -884,7 +873,7 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
             (k.slug(), k.label())
         }),
         rows,
-        legend: legend(s),
+        legend: legend(&s.by_category),
     }
     .render()
     .with_context(|| format!("rendering the page of {}", c.country.name))
