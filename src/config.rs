@@ -13,9 +13,9 @@ use crate::cli::{CommonArgs, DnsArgs, GateArgs, ProbeArgs, ProgressMode};
 use crate::countries::{self, Country};
 use crate::quality::GateConfig;
 
-/// Default base folder of the reference data, relative to the working folder: a
-/// checkout of mxmap sits beside `shared/`.
-pub const DEFAULT_DATA_DIR: &str = "../shared/europe";
+/// Default base folder of the data (`seeds/`, `geodata/`, `world/`), relative to the
+/// working folder: the repository carries its own copy.
+pub const DEFAULT_DATA_DIR: &str = ".";
 /// Default scan cache.
 pub const DEFAULT_CACHE: &str = ".mxmap/scan-cache.json";
 /// Default overrides file (reviewed, in the repository).

@@ -1,6 +1,6 @@
 //! The README's offline build on the real dataset: all 47 countries scanned against the
 //! recorded world (`--world`, in-process server on 127.0.0.1), then rebuilt from the
-//! cache alone. Skips cleanly when `../shared/europe` is absent.
+//! cache alone. Skips cleanly when the repository's `world/` is absent (a trimmed checkout).
 
 mod common;
 
@@ -29,8 +29,8 @@ const JOIN_EXCEPTIONS: [(&str, &str); 10] = [
 
 #[test]
 fn full_offline_build_of_all_47_countries() {
-    let Some(data) = shared_europe() else {
-        skip_missing("../shared/europe (or $MXMAP_DATA)");
+    let Some(data) = europe_data() else {
+        skip_missing("world/ (or $MXMAP_DATA)");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! Tests on the real boundary files of `../shared/europe/geodata` (or
+//! Tests on the real boundary files of the repository's `geodata/` (or
 //! `$MXMAP_DATA/geodata`); each skips cleanly when the folder is absent.
 //!
 //! `cargo test --release geo::data_tests -- --nocapture` prints per-file counts,
@@ -13,7 +13,7 @@ use super::*;
 fn geodata() -> Option<PathBuf> {
     let dir = match std::env::var_os("MXMAP_DATA") {
         Some(base) => PathBuf::from(base).join("geodata"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/europe/geodata"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata"),
     };
     if dir.is_dir() {
         Some(dir)

@@ -1136,13 +1136,13 @@ mod tests {
         }
     }
 
-    /// The recorded world, if present: `MXMAP_WORLD`, else `../shared/europe/world` next to
+    /// The recorded world, if present: `MXMAP_WORLD`, else the repository's `world/` next to
     /// the crate.
     fn world_dir() -> Option<PathBuf> {
         let dir = std::env::var_os("MXMAP_WORLD")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/europe/world")
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("world")
             });
         dir.is_dir().then_some(dir)
     }

@@ -41,11 +41,12 @@ pub fn skip_missing(what: &str) {
     eprintln!("skipped: {what} is missing");
 }
 
-/// The shared European dataset, if present (tests that need it skip cleanly otherwise).
-pub fn shared_europe() -> Option<PathBuf> {
+/// The European dataset committed in the repository (`seeds/`, `geodata/`, `world/`), or
+/// `$MXMAP_DATA`; tests that need it skip cleanly when its world is absent.
+pub fn europe_data() -> Option<PathBuf> {
     let dir = std::env::var_os("MXMAP_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/europe"));
+        .unwrap_or_else(root);
     dir.join("world/zones").is_dir().then_some(dir)
 }
 
