@@ -60,7 +60,11 @@ fn full_offline_build_of_all_47_countries() {
     // The seed count, read independently of mxmap.
     let mut seeds = 0;
     for entry in std::fs::read_dir(data.join("seeds")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue; // README.md, overrides.toml
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         seeds += serde_json::from_str::<Vec<serde_json::Value>>(&text)
             .unwrap()
             .len();
