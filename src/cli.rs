@@ -32,6 +32,48 @@ pub enum Command {
     Render(RenderArgs),
     /// Serve a recorded DNS world on a loopback address until interrupted.
     ServeWorld(ServeWorldArgs),
+    /// Carry the run state (scan cache, history) in the published site and fetch it
+    /// back: what lets a nightly workflow go on where the last run stopped.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// `mxmap state …`
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Write the scan cache and the history into `SITE/state/` (after build/render).
+    Export(StateExportArgs),
+    /// Fetch a published state back into the cache and the history folder.
+    Restore(StateRestoreArgs),
+}
+
+/// Arguments of `mxmap state export`.
+#[derive(Debug, Args)]
+pub struct StateExportArgs {
+    /// Inputs and cache.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The built site to add `state/` to.
+    #[arg(long, value_name = "DIR", default_value = "site")]
+    pub site: PathBuf,
+}
+
+/// Arguments of `mxmap state restore`.
+#[derive(Debug, Args)]
+pub struct StateRestoreArgs {
+    /// Inputs and cache.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The published site: its address (`https://…/`, fetched with curl) or a folder.
+    #[arg(long, value_name = "URL|DIR")]
+    pub from: String,
+    /// Also fetch the published `data.json` (the quality gate's reference) into this
+    /// folder when it does not exist yet.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Refuse any address outside 127.0.0.0/8.
+    #[arg(long)]
+    pub loopback_only: bool,
 }
 
 /// Arguments of `mxmap build`.
@@ -133,6 +175,15 @@ pub struct CommonArgs {
     /// Folder of run snapshots and change lists (default: `history/` beside the cache).
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
+    /// Run as if it started at this UTC time (e.g. `2026-03-01T02:17:00Z`): simulates
+    /// nightly runs offline. Loopback mode only (--world, --loopback-only, or a render
+    /// from such a cache).
+    #[arg(long, value_name = "TIME")]
+    pub clock: Option<String>,
+    /// Publish even a site larger than GitHub/GitLab Pages accept (1 GB, 200,000
+    /// files); by default such a site is refused and the published one kept.
+    #[arg(long)]
+    pub allow_oversized_site: bool,
 }
 
 /// How to reach DNS.

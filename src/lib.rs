@@ -8,6 +8,7 @@
 
 pub mod classify;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod countries;
 pub mod evidence;
@@ -21,6 +22,7 @@ pub mod quality;
 pub mod scan;
 pub mod seeds;
 pub mod site;
+pub mod state;
 pub mod world;
 
 /// Logs to stderr; `RUST_LOG` selects the level (default: warnings).

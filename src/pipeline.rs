@@ -43,6 +43,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Scan(args) => scan(args),
         Command::Render(args) => render(args),
         Command::ServeWorld(args) => serve_world(args),
+        Command::State(command) => crate::state::run(command),
     }
 }
 
@@ -565,6 +566,8 @@ fn build(args: BuildArgs) -> Result<()> {
     let config =
         Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?.with_gate(&args.gate)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    crate::clock::apply(args.common.clock.as_deref(), config.dns.loopback_only)?;
+    crate::site::budget::allow_oversized(args.common.allow_oversized_site);
     let inputs = load_inputs(&config)?;
     let result = scan_live(&config, domains_of(&inputs.seeds))?;
     // Not during the scan: it would take a core from the scanner and the DNS server.
@@ -653,6 +656,7 @@ fn quality_gate(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
 
 fn scan(args: ScanArgs) -> Result<()> {
     let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
+    crate::clock::apply(args.common.clock.as_deref(), config.dns.loopback_only)?;
     let inputs = load_inputs(&config)?;
     let result = scan_live(&config, domains_of(&inputs.seeds))?;
     let model = classify_all(&inputs, &result, &config);
@@ -666,6 +670,10 @@ fn render(args: RenderArgs) -> Result<()> {
     let inputs = load_inputs(&config)?;
     let geometry = PendingGeometry::start(&inputs, &config);
     let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
+    // The cache tells whether this is a loopback run, so the clock is set only now
+    // (before the run's time is taken for the site and the history).
+    crate::clock::apply(args.common.clock.as_deref(), result.loopback)?;
+    crate::site::budget::allow_oversized(args.common.allow_oversized_site);
     let mut model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
     let published = publish(&mut model, &out, &config, geometry);

@@ -120,10 +120,7 @@ fn interpret(reply: Reply, rtype: RType) -> (Outcome, Vec<Answer>) {
     (outcome, answers)
 }
 
-/// The current time as a [`Timestamp`].
+/// The current time as a [`Timestamp`] (the run's clock: see [`crate::clock`]).
 pub fn now() -> Timestamp {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as Timestamp)
-        .unwrap_or_default()
+    crate::clock::now()
 }

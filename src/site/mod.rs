@@ -6,6 +6,7 @@
 //! - [`write`]: the atomic swap of the output folder;
 //! - [`slug`]: stable URL slugs.
 
+pub mod budget;
 pub mod changes;
 pub mod data;
 pub mod escape;

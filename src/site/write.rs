@@ -45,6 +45,8 @@ impl Staging {
     /// Swaps the finished folder into place. On Linux the swap is one atomic
     /// `renameat2(RENAME_EXCHANGE)`; elsewhere (or if unsupported) two renames.
     pub fn commit(mut self) -> Result<()> {
+        // A site Pages would reject must not replace the published one.
+        super::budget::guard(&self.dir)?;
         if self.target.exists() {
             if !self.target.is_dir() {
                 bail!("--out {} exists and is not a folder", self.target.display());
