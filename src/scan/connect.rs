@@ -230,6 +230,9 @@ fn probe_config(settings: &ProbeSettings, pem: Option<&[u8]>) -> ProbeConfig {
     config.reply_timeout = settings.reply_timeout;
     config.enumerate_versions = settings.tls_versions;
     config.roots = pem.map_or(RootStore::Mozilla, |p| RootStore::Pem(p.to_vec()));
+    if settings.loopback_only {
+        crate::scan::smtp::relax_for_loopback(&mut config);
+    }
     config
 }
 

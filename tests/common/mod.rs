@@ -9,6 +9,7 @@
 pub mod https;
 pub mod pki;
 pub mod postfix;
+pub mod world_mta;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

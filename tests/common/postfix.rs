@@ -120,6 +120,12 @@ fn write(path: &Path, text: &str) {
 impl Postfix {
     /// Writes the configuration for `variants` on `port` and starts Postfix.
     pub fn start(postfix: PathBuf, variants: &[Variant], port: u16) -> Postfix {
+        Postfix::start_with(postfix, variants, port, "")
+    }
+
+    /// [`Postfix::start`] with `main_cf` appended to the main.cf template (settings
+    /// shared by every variant).
+    pub fn start_with(postfix: PathBuf, variants: &[Variant], port: u16, main_cf: &str) -> Postfix {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         // Postfix daemons drop to the postfix user and must reach the queue and data
@@ -132,10 +138,12 @@ impl Postfix {
         run_ok(Command::new("chown").arg("postfix").arg(root.join("data")));
         let conf = root.join("conf");
         let fixture = super::fixture("smtp/postfix");
-        let main_cf = std::fs::read_to_string(fixture.join("main.cf")).expect("main.cf template");
+        let main_cf_template =
+            std::fs::read_to_string(fixture.join("main.cf")).expect("main.cf template");
+        let main_cf_template = main_cf_template.replace("@DIR@", &root.display().to_string());
         write(
             &conf.join("main.cf"),
-            &main_cf.replace("@DIR@", &root.display().to_string()),
+            &format!("{main_cf_template}\n{main_cf}"),
         );
         let mut master_cf =
             std::fs::read_to_string(fixture.join("master.cf")).expect("master.cf template");

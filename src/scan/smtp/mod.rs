@@ -21,7 +21,7 @@ mod reply;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use rustls::client::Resumption;
@@ -41,6 +41,7 @@ use tokio_rustls::TlsConnector;
 use crate::evidence::Timestamp;
 use crate::name::DnsName;
 use crate::scan::probe::{CertProblem, Handshake, ProbeOutcome, SmtpProbe, TlsResult};
+pub use politeness::relax_for_loopback;
 use politeness::{Politeness, Turn};
 use reply::{Limits, RawReply, Wire, WireError};
 
@@ -923,7 +924,5 @@ fn secs(d: Duration) -> String {
 }
 
 fn unix_now() -> Timestamp {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    crate::clock::now()
 }

@@ -1,6 +1,13 @@
 //! Who may talk to which server when (security spec §14): a global cap on sessions,
 //! one session at a time per destination IP with a pause between sessions, and a cap per
 //! /24 (IPv4) or /64 (IPv6) so hosting clusters are not hammered.
+//!
+//! In loopback mode (`--world`, `--loopback-only`) the pause and the subnet cap are
+//! lifted by [`relax_for_loopback`]: they protect servers of strangers on the internet,
+//! while every "server" of a recorded world is one local test MTA answering on all of
+//! 127.0.0.0/8, and the whole world sits in 127.1.0.0/16 — a per-/24 cap would only
+//! serialise the offline build. The global cap and one session at a time per address
+//! stay, so the probe behaves as on the internet in every other respect.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,6 +16,13 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+
+/// Lifts the limits that only make sense on the internet (see the module comment):
+/// no pause between sessions to one address, and no cap per /24 below the global one.
+pub fn relax_for_loopback(config: &mut super::ProbeConfig) {
+    config.per_ip_spacing = Duration::ZERO;
+    config.per_subnet_concurrency = config.global_concurrency;
+}
 
 /// A /24 or /64 network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
