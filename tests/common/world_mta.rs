@@ -42,11 +42,17 @@ pub struct WorldMta {
 /// True when the only network interface is loopback (inside `unshare -n`), so that a
 /// server bound to 0.0.0.0 can be reached from nowhere else.
 pub fn loopback_only_namespace() -> bool {
-    std::fs::read_dir("/sys/class/net")
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .all(|e| e.file_name() == "lo")
+    // /proc/self/net follows this process's network namespace (/sys/class/net shows
+    // the namespace sysfs was mounted in).
+    std::fs::read_to_string("/proc/self/net/dev")
+        .map(|dev| {
+            let names: Vec<&str> = dev
+                .lines()
+                .skip(2)
+                .filter_map(|l| l.split(':').next())
+                .map(str::trim)
+                .collect();
+            names == ["lo"]
         })
         .unwrap_or(false)
 }
