@@ -22,7 +22,10 @@ const PAGE_SAMPLE_EVERY: usize = 25;
 
 /// `smtp: P MX addresses, M probed (R reached an SMTP server), … in S s` → (P, M, R, S).
 fn smtp_line(stderr: &str) -> Option<(usize, usize, usize, f64)> {
-    let line = stderr.lines().find(|l| l.starts_with("smtp: "))?;
+    // The summary, not the progress lines (`smtp: 0/16439 (0.0%), …`).
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("smtp: ") && l.contains(" MX addresses, "))?;
     let nums: Vec<f64> = line
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .filter_map(|t| t.trim_matches('.').parse().ok())
