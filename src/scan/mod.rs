@@ -72,6 +72,28 @@ pub async fn scan_domains(
     results
 }
 
+/// Scans one domain; a panic while doing so (a bug, e.g. in a parser of hostile DNS
+/// text) costs this domain only: it becomes a scan error with the panic message as
+/// its evidence, and the worker goes on with the next domain.
+async fn scan_one(lookups: &Lookups, domain: &DnsName) -> DomainScan {
+    use futures::FutureExt;
+    let scan = std::panic::AssertUnwindSafe(async {
+        crate::faults::maybe_panic("scan", &domain.to_string());
+        domain::scan_domain(lookups, domain).await
+    })
+    .catch_unwind()
+    .await;
+    scan.unwrap_or_else(|panic| {
+        let message = crate::faults::panic_message(&*panic);
+        tracing::error!("scanning {domain} failed: {message}");
+        DomainScan::failed(
+            domain,
+            &format!("internal error while scanning: {message}"),
+            resolver::now(),
+        )
+    })
+}
+
 async fn worker(
     lookups: Arc<Lookups>,
     domains: Arc<Vec<DnsName>>,
@@ -84,7 +106,8 @@ async fn worker(
         let Some(domain) = domains.get(i) else {
             return done;
         };
-        let scan = domain::scan_domain(&lookups, domain).await;
+        crate::faults::pause_async(crate::interrupt::Phase::Scan).await;
+        let scan = scan_one(&lookups, domain).await;
         progress.inc(scan.mx.failed());
         done.push((domain.clone(), Arc::new(scan)));
     }
