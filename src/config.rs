@@ -239,6 +239,14 @@ struct FileConfig {
     report_issue_url: Option<Spanned<String>>,
     #[serde(default)]
     dns: FileDns,
+    #[serde(default)]
+    gate: FileGate,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGate {
+    allow_collapse: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -466,6 +474,13 @@ impl Config {
             None => DEFAULT_REPORT_URL.to_string(),
         };
 
+        let mut gate = GateConfig::default();
+        if let Some(list) = &f.gate.allow_collapse {
+            let from = file.origin("gate.allow_collapse", list.span());
+            gate.allow_collapse =
+                collapse_list(list.get_ref()).map_err(|e| usage(format!("{from}: {e}")))?;
+        }
+
         Ok(Config {
             seeds_dir,
             geodata_dir,
@@ -480,12 +495,27 @@ impl Config {
             site_url,
             history,
             report_issue_url,
-            gate: GateConfig::default(),
+            gate,
             gate_enabled: true,
             progress: common.progress,
             quiet: common.quiet,
         })
     }
+}
+
+/// Country codes (or `all`) whose collapse the quality gate accepts, lower case.
+fn collapse_list(codes: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for code in codes.iter().map(|c| c.trim().to_ascii_lowercase()) {
+        if code.is_empty() {
+            continue;
+        }
+        if code != "all" && countries::by_code(&code).is_none() {
+            bail!("unknown country {code:?}; expected ISO codes (e.g. ee,lv) or all");
+        }
+        out.push(code);
+    }
+    Ok(out)
 }
 
 fn is_http_url(url: &str) -> bool {
@@ -605,21 +635,9 @@ impl Config {
             }
             self.gate.min_mean_confidence = m;
         }
-        for code in args
-            .allow_collapse
-            .iter()
-            .map(|c| c.trim().to_ascii_lowercase())
-        {
-            if code.is_empty() {
-                continue;
-            }
-            if code != "all" && countries::by_code(&code).is_none() {
-                return Err(usage(format!(
-                    "--allow-collapse: unknown country {code:?}; expected ISO codes (e.g. ee,lv) or all"
-                )));
-            }
-            self.gate.allow_collapse.push(code);
-        }
+        let flagged = collapse_list(&args.allow_collapse)
+            .map_err(|e| usage(format!("--allow-collapse: {e}")))?;
+        self.gate.allow_collapse.extend(flagged);
         self.gate.confidence_blocks = args.confidence_blocks;
         self.gate_enabled = !args.no_quality_gate;
         Ok(self)

@@ -63,7 +63,8 @@ fn load_inputs(config: &Config) -> Result<Inputs> {
         tracing::warn!("seed: {w}");
     }
     seeds::check_pages(&seeds, |m| {
-        crate::site::slug::municipality_slug(&m.name, &m.id, m.country.code)
+        let slug = crate::site::slug::municipality_slug(&m.name, &m.id, m.country.code);
+        format!("{}/m/{slug}/", m.country.code)
     })
     .context("two municipalities would share one page")?;
     let catalog = Catalog::embedded();

@@ -498,7 +498,7 @@ fn collapse_checks(collapses: &[CountryCollapse], countries: usize) -> Vec<GateC
         passed: blocking.is_empty(),
         blocking: true,
         detail: if blocking.is_empty() {
-            format!("no country collapsed ({countries} compared with the previous run)")
+            format!("no country collapsed ({countries} checked)")
         } else {
             describe(&blocking)
         },
