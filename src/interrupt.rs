@@ -121,6 +121,7 @@ static SIGNALS_SEEN: AtomicUsize = AtomicUsize::new(0);
 static PHASE: AtomicU8 = AtomicU8::new(Phase::Startup as u8);
 static CRITICAL: AtomicUsize = AtomicUsize::new(0);
 static STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static PENDING: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 static INSTALL: std::sync::Once = std::sync::Once::new();
 
 extern "C" fn on_signal(raw: libc::c_int) {
@@ -221,6 +222,21 @@ fn lock_staging() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     STAGING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// An updated scan cache written beside `target` and not yet moved in: should the
+/// watchdog have to end the run, it moves it in (the answers received are kept).
+pub fn register_pending(pending: &Path, target: &Path) {
+    lock_pending().push((pending.to_path_buf(), target.to_path_buf()));
+}
+
+/// The pending cache was moved in or dropped.
+pub fn unregister_pending(pending: &Path) {
+    lock_pending().retain(|(p, _)| p != pending);
+}
+
+fn lock_pending() -> std::sync::MutexGuard<'static, Vec<(PathBuf, PathBuf)>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn watchdog() {
     let signal = loop {
         std::thread::sleep(POLL);
@@ -240,6 +256,11 @@ fn watchdog() {
     let dirs = lock_staging().clone();
     for dir in &dirs {
         remove_staging(dir);
+    }
+    for (pending, target) in lock_pending().iter() {
+        if pending.exists() {
+            let _ = std::fs::rename(pending, target);
+        }
     }
     eprintln!(
         "interrupted by {signal} during {}: stopped without finishing this step; the published site is unchanged",

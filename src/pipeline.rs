@@ -40,12 +40,21 @@ const DEFAULT_OUT: &str = "site";
 
 /// Runs one command.
 pub fn run(command: Command) -> Result<()> {
-    match command {
+    let result = match command {
         Command::Build(args) => build(args),
         Command::Scan(args) => scan(args),
         Command::Render(args) => render(args),
         Command::ServeWorld(args) => serve_world(args),
         Command::State(command) => crate::state::run(command),
+    };
+    // A run that failed after a signal failed because of it (a write refused, a task
+    // stopped), however the error was wrapped on its way up.
+    match (result, interrupt::check()) {
+        (Err(e), Err(stopped)) if !interrupted(&e) => {
+            tracing::debug!("after {}: {e:#}", stopped.signal);
+            Err(stopped.into())
+        }
+        (result, _) => result,
     }
 }
 
@@ -148,6 +157,7 @@ impl PendingCache {
     /// Moves the updated cache into place (once; later calls do nothing).
     fn commit(&self) -> Result<()> {
         let _critical = Critical::enter();
+        interrupt::unregister_pending(&self.pending);
         if self.pending.exists() {
             std::fs::rename(&self.pending, &self.target).with_context(|| {
                 format!(
@@ -161,6 +171,7 @@ impl PendingCache {
 
     /// Drops the updated cache (the run did not publish; the last good one stays).
     fn discard(&self) {
+        interrupt::unregister_pending(&self.pending);
         let _ = std::fs::remove_file(&self.pending);
     }
 }
@@ -274,6 +285,12 @@ fn scan_live(config: &Config, domains: Vec<DnsName>, save: CacheSave) -> Result<
             )
             .await?;
             if let Some(interrupted) = cs.interrupted {
+                eprintln!(
+                    "smtp: stopped with {} of {} probes done, {} reused from the cache",
+                    cs.probed,
+                    cs.pairs - cs.reused,
+                    cs.reused
+                );
                 save_interrupted(&lookups, Some(&connections), config, &source)?;
                 return Err(interrupted.into());
             }
@@ -346,6 +363,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>, save: CacheSave) -> Result<
                 CacheSave::Deferred => {
                     let later = PendingCache::new(&config.cache);
                     cache.save(&later.pending, now())?;
+                    interrupt::register_pending(&later.pending, &later.target);
                     pending = Some(later);
                 }
             }
@@ -382,10 +400,11 @@ fn save_interrupted(
     source: &str,
 ) -> Result<()> {
     let _critical = Critical::enter();
-    let mut cache = match ScanCache::load(&config.cache)? {
-        Some(cache) if cache.source == source => cache,
-        // A partial scan never replaces a whole cache from another source.
-        Some(_) => {
+    // The cache this run started from is the one on disk (same source); without one,
+    // a file there holds another source's answers, which a partial scan never replaces.
+    let mut cache = match lookups.previous() {
+        Some(previous) => previous.clone(),
+        None if config.cache.exists() => {
             eprintln!(
                 "cache: {} holds answers from another source; this partial scan is not saved",
                 config.cache.display()

@@ -168,7 +168,6 @@ pub async fn connect(
     let finished: std::sync::Mutex<Vec<SmtpProbe>> = Default::default();
     let probes = tokio::select! {
         probes = prober.probe_all(to_probe, |p| {
-            crate::faults::pause(crate::interrupt::Phase::Probe);
             bar.inc(!p.outcome.reached());
             finished.lock().unwrap_or_else(|e| e.into_inner()).push(p.clone());
         }) => probes,

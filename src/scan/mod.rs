@@ -50,18 +50,22 @@ pub async fn scan_domains(
     let total = unique.len();
     let unique = Arc::new(unique);
     let next = Arc::new(AtomicUsize::new(0));
-    let workers: Vec<_> = (0..parallel_domains.max(1).min(total.max(1)))
-        .map(|_| {
-            tokio::spawn(worker(
-                lookups.clone(),
-                unique.clone(),
-                next.clone(),
-                progress.counter(),
-            ))
-        })
-        .collect();
+    // Aborted when this future is dropped (a signal stops the scan): no worker goes on
+    // asking questions while the answers so far are saved.
+    let mut workers = AbortOnDrop(
+        (0..parallel_domains.max(1).min(total.max(1)))
+            .map(|_| {
+                tokio::spawn(worker(
+                    lookups.clone(),
+                    unique.clone(),
+                    next.clone(),
+                    progress.counter(),
+                ))
+            })
+            .collect(),
+    );
     let mut results = HashMap::with_capacity(total);
-    for handle in workers {
+    for handle in &mut workers.0 {
         match handle.await {
             Ok(scans) => results.extend(scans),
             // A panicking scan task is a bug (its domains are missing from the result);
@@ -70,6 +74,17 @@ pub async fn scan_domains(
         }
     }
     results
+}
+
+/// Tasks aborted when the owner is dropped.
+struct AbortOnDrop<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        for handle in &self.0 {
+            handle.abort();
+        }
+    }
 }
 
 /// Scans one domain; a panic while doing so (a bug, e.g. in a parser of hostile DNS
