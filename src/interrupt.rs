@@ -108,7 +108,7 @@ impl fmt::Display for Phase {
 
 /// The run was stopped by a signal. `main` turns it into exit status 130 or 143.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("interrupted by {signal} during {phase}")]
+#[error("stopped by {signal} during {phase}")]
 pub struct Interrupted {
     /// The signal.
     pub signal: Signal,
@@ -263,7 +263,7 @@ fn watchdog() {
         }
     }
     eprintln!(
-        "interrupted by {signal} during {}: stopped without finishing this step; the published site is unchanged",
+        "interrupted: stopped by {signal} during {}, without waiting for this step to end; the published site is unchanged",
         phase()
     );
     std::process::exit(i32::from(signal.exit_code()));

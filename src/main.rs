@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             if code == mxmap::cli::EXIT_FAILURE || code == mxmap::cli::EXIT_USAGE {
                 eprintln!("error: {err:#}");
             } else {
-                eprintln!("{err:#}");
+                eprintln!("interrupted: {err:#}");
             }
             ExitCode::from(code)
         }

@@ -464,3 +464,53 @@ fn logs_carry_no_colour_codes_off_a_terminal() {
         "ANSI escape in piped stderr:\n{err}"
     );
 }
+
+#[test]
+fn the_staging_folder_of_a_killed_run_is_removed_by_the_next_run() {
+    let s = Scratch::new();
+    let site = s.root.join("site");
+    ok(&s.build(&site, &[]));
+    // A render killed outright (SIGKILL) while it writes pages, held there by the
+    // debug-only pause so that any machine gets there.
+    let mut cmd = mxmap(&s.work());
+    cmd.env("HOME", s.home())
+        .env("MXMAP_TEST_SLOW", "render")
+        .env("MXMAP_TEST_SLOW_MS", "200")
+        .args(["render", "--countries", "ee,de", "--progress", "none"]);
+    fixture_inputs(&mut cmd)
+        .arg("--cache")
+        .arg(s.root.join("cache.json"))
+        .arg("--out")
+        .arg(&site)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let staging = s.root.join(format!(".site.tmp-{}", child.id()));
+    let start = std::time::Instant::now();
+    while !staging.join("assets").is_dir() {
+        assert!(child.try_wait().unwrap().is_none(), "the render ended");
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "no staging folder"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(staging.is_dir(), "SIGKILL leaves the staging folder");
+    // A folder of the same pattern, of no running process, that mxmap did not write
+    // (no marker) is not touched.
+    let foreign = s.root.join(".site.tmp-99999999");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("keep.txt"), "mine").unwrap();
+    let before = snapshot(&site);
+    ok(&s.build(&site, &[]));
+    assert!(
+        !staging.exists(),
+        "the killed run's staging folder is still there"
+    );
+    assert_eq!(std::fs::read(foreign.join("keep.txt")).unwrap(), b"mine");
+    assert_ne!(snapshot(&site), before);
+    let ignored = std::fs::read_to_string(root().join(".gitignore")).unwrap();
+    assert!(ignored.lines().any(|l| l == "/.site.tmp-*"), "{ignored}");
+}

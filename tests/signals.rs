@@ -263,7 +263,7 @@ impl Chain {
         eprintln!("{name} during {phase}: exit {status:?} {took:?} after the signal");
         assert_eq!(status.code(), Some(code), "{name} during {phase}:\n{log}");
         assert!(
-            log.contains(&format!("interrupted by {name} during {phase}")),
+            log.contains(&format!("interrupted: stopped by {name} during {phase}")),
             "{name} during {phase}: not stopped in that phase:\n{log}"
         );
         assert!(!log.contains("panicked"), "{log}");
