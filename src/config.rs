@@ -313,6 +313,27 @@ impl LoadedFile {
     }
 }
 
+impl LoadedFile {
+    /// An explicitly given path (flag or file), which must exist: a typo must not
+    /// silently become "no overrides" or an empty seed list. `None` when not given.
+    fn existing(
+        &self,
+        flag: Option<&PathBuf>,
+        flag_name: &str,
+        file: Option<&Spanned<PathBuf>>,
+        key: &str,
+        folder: bool,
+    ) -> Result<Option<PathBuf>> {
+        match self.pick_path(flag, flag_name, file, key) {
+            Some((path, from)) => {
+                must_exist(&path, &from, folder)?;
+                Ok(Some(path))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
 /// 1-based line of byte offset `at` in `text`.
 fn line_at(text: &str, at: usize) -> usize {
     let end = at.min(text.len());
@@ -329,8 +350,7 @@ pub const MAX_RETRIES: u32 = 10;
 /// Longest DNS timeout accepted.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Requires an explicitly given path to exist (a typo must not silently become
-/// "no overrides" or an empty seed list).
+/// Requires an explicitly given path to exist.
 fn must_exist(path: &Path, from: &str, folder: bool) -> Result<()> {
     let ok = if folder {
         path.is_dir()
@@ -360,23 +380,23 @@ impl Config {
         let file = load_file(common.config.as_deref())?;
         let f = &file.values;
 
-        let data = match file.pick_path(common.data.as_ref(), "--data", f.data.as_ref(), "data") {
-            Some((data, from)) => {
-                must_exist(&data, &from, true)?;
-                data
-            }
-            None => PathBuf::from(DEFAULT_DATA_DIR),
-        };
-        let seeds_dir = match file.pick_path(
+        let data = file
+            .existing(
+                common.data.as_ref(),
+                "--data",
+                f.data.as_ref(),
+                "data",
+                true,
+            )?
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let seeds_dir = match file.existing(
             common.seeds.as_ref(),
             "--seeds",
             f.seeds.as_ref(),
             "seeds",
-        ) {
-            Some((seeds, from)) => {
-                must_exist(&seeds, &from, true)?;
-                seeds
-            }
+            true,
+        )? {
+            Some(seeds) => seeds,
             None => {
                 let seeds = data.join("seeds");
                 if !seeds.is_dir() {
@@ -388,30 +408,24 @@ impl Config {
                 seeds
             }
         };
-        let geodata_dir = match file.pick_path(
-            common.geodata.as_ref(),
-            "--geodata",
-            f.geodata.as_ref(),
-            "geodata",
-        ) {
-            Some((geodata, from)) => {
-                must_exist(&geodata, &from, true)?;
-                geodata
-            }
-            None => data.join("geodata"),
-        };
-        let overrides = match file.pick_path(
-            common.overrides.as_ref(),
-            "--overrides",
-            f.overrides.as_ref(),
-            "overrides",
-        ) {
-            Some((overrides, from)) => {
-                must_exist(&overrides, &from, false)?;
-                overrides
-            }
-            None => PathBuf::from(DEFAULT_OVERRIDES),
-        };
+        let geodata_dir = file
+            .existing(
+                common.geodata.as_ref(),
+                "--geodata",
+                f.geodata.as_ref(),
+                "geodata",
+                true,
+            )?
+            .unwrap_or_else(|| data.join("geodata"));
+        let overrides = file
+            .existing(
+                common.overrides.as_ref(),
+                "--overrides",
+                f.overrides.as_ref(),
+                "overrides",
+                false,
+            )?
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OVERRIDES));
         let cache = file
             .pick_path(common.cache.as_ref(), "--cache", f.cache.as_ref(), "cache")
             .map(|(p, _)| p)

@@ -247,17 +247,6 @@ fn an_unclosed_parenthesis_fails_the_build_with_file_and_line() {
     assert_only_changed(&data, &["EE-T01"]);
 }
 
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    files_under(dir)
-        .into_iter()
-        .map(|f| {
-            let bytes = std::fs::read(dir.join(&f)).expect("read");
-            (f, bytes)
-        })
-        .collect()
-}
-
 #[test]
 fn a_country_gone_dark_after_a_good_build_blocks_publishing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -12,22 +12,21 @@ use std::time::Duration;
 
 use common::*;
 
-/// Every file under `dir` with its bytes (empty folders included as entries).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            let rel = path.strip_prefix(dir).expect("prefix").to_path_buf();
-            if path.is_dir() {
-                out.insert(rel.join(""), Vec::new());
-                stack.push(path);
-            } else {
-                out.insert(rel, std::fs::read(&path).expect("read"));
-            }
+/// Every file under `dir` with its bytes, and every folder (empty ones too).
+fn snapshot(dir: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<PathBuf>) {
+    (common::snapshot(dir), folders_under(dir))
+}
+
+fn folders_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.push(path.clone());
+            out.extend(folders_under(&path));
         }
     }
+    out.sort();
     out
 }
 
@@ -355,6 +354,26 @@ fn config_file_errors_name_the_file_the_line_and_the_key() {
     }
 }
 
+/// `mxmap build` of Estonia from the seeds in `seeds` into `work/<out>`.
+fn seed_build(s: &Scratch, seeds: &Path, out: &str) -> Output {
+    let world = fixture("world").display().to_string();
+    let seeds = seeds.display().to_string();
+    let args = [
+        "build",
+        "--countries",
+        "ee",
+        "--world",
+        &world,
+        "--seeds",
+        &seeds,
+        "--progress",
+        "none",
+        "--out",
+        out,
+    ];
+    usage_run(s, &args, true)
+}
+
 #[test]
 fn seed_problems_name_file_line_and_id() {
     let s = Scratch::new();
@@ -366,25 +385,7 @@ fn seed_problems_name_file_line_and_id() {
         "\u{feff}[\n{\"id\": \"EE-T00\", \"name\": \"Direct\", \"domain\": \"direct.ee\"},\n{\"id\": \"EE-IP\", \"name\": \"Numbers\", \"domain\": \"192.0.2.7\"}\n]\n",
     )
     .unwrap();
-    let world = fixture("world").display().to_string();
-    let seeds_arg = seeds.display().to_string();
-    let out = usage_run(
-        &s,
-        &[
-            "build",
-            "--countries",
-            "ee",
-            "--world",
-            &world,
-            "--seeds",
-            &seeds_arg,
-            "--progress",
-            "none",
-            "--out",
-            "site",
-        ],
-        true,
-    );
+    let out = seed_build(&s, &seeds, "site");
     let err = stderr(&out);
     ok(&out);
     let file = seeds.join("ee.json").display().to_string();
@@ -410,23 +411,7 @@ fn seed_problems_name_file_line_and_id() {
         "[\n{\"id\": \"EE-X 1\", \"name\": \"Town\", \"domain\": \"direct.ee\"},\n{\"id\": \"EE-X-1\", \"name\": \"Town\", \"domain\": \"alias.ee\"}\n]\n",
     )
     .unwrap();
-    let out = usage_run(
-        &s,
-        &[
-            "build",
-            "--countries",
-            "ee",
-            "--world",
-            &world,
-            "--seeds",
-            &seeds_arg,
-            "--progress",
-            "none",
-            "--out",
-            "site2",
-        ],
-        true,
-    );
+    let out = seed_build(&s, &seeds, "site2");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(

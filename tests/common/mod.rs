@@ -570,6 +570,17 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Every file of `dir` with its bytes (relative paths).
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(dir.join(&f)).expect("read");
+            (f, bytes)
+        })
+        .collect()
+}
+
 /// A TCP server on loopback running on a thread and runtime of its own until dropped.
 pub struct Background {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
