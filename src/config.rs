@@ -334,6 +334,31 @@ impl LoadedFile {
     }
 }
 
+/// The dotted key (`dns.timeout`) of the `key = value` line holding byte offset `at`
+/// of a TOML text, with the table it is in; `None` when that line is no assignment.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let mut table = String::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let end = start + line.len();
+        let trimmed = line.trim();
+        if at < end || end == text.len() {
+            let (key, _) = trimmed.split_once('=')?;
+            let key = key.trim().trim_matches('"');
+            return Some(if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            });
+        }
+        if let Some(header) = trimmed.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            table = header.trim().to_string();
+        }
+        start = end;
+    }
+    None
+}
+
 /// 1-based line of byte offset `at` in `text`.
 fn line_at(text: &str, at: usize) -> usize {
     let end = at.min(text.len());
@@ -711,10 +736,14 @@ fn load_file(explicit: Option<&Path>) -> Result<LoadedFile> {
     let values: FileConfig = toml::from_str(&text).map_err(|e| {
         // toml's own text spans several lines with a source excerpt; one line that
         // names file, line and key is what the log and the user need.
-        let line = e.span().map_or(1, |span| line_at(&text, span.start));
+        let at = e.span().map_or(0, |span| span.start);
+        let key = key_at(&text, at)
+            .map(|k| format!("{k}: "))
+            .unwrap_or_default();
         usage(format!(
-            "{}:{line}: {}",
+            "{}:{}: {key}{}",
             path.display(),
+            line_at(&text, at),
             e.message().trim_end()
         ))
     })?;
@@ -832,6 +861,16 @@ mod tests {
                 "127.9.9.9:53".parse().unwrap()
             ])
         );
+    }
+
+    #[test]
+    fn file_errors_name_the_key_of_their_line() {
+        let text = "data = \".\"\n\n[dns]\nretries = \"two\"\n";
+        let at = text.find("\"two").unwrap();
+        assert_eq!(key_at(text, at).as_deref(), Some("dns.retries"));
+        assert_eq!(key_at(text, 0).as_deref(), Some("data"));
+        assert_eq!(key_at(text, text.find("[dns]").unwrap()), None);
+        assert_eq!(line_at(text, at), 4);
     }
 
     #[test]

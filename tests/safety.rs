@@ -335,7 +335,11 @@ fn config_file_errors_name_the_file_the_line_and_the_key() {
         ),
         (
             "[dns]\ntimeout = \"3s\"\nretires = 2\n",
-            "mxmap.toml:3: unknown field `retires`",
+            "mxmap.toml:3: dns.retires: unknown field `retires`",
+        ),
+        (
+            "cache = \"c.json\"\n[dns]\nretries = \"two\"\n",
+            "mxmap.toml:3: dns.retries: invalid type: string \"two\"",
         ),
         (
             "\n[gate]\nallow_collapse = [\"zz\"]\n",

@@ -93,6 +93,15 @@ fn full_offline_build_of_all_47_countries() {
 
     let records = data_json(&site);
     assert_eq!(records.len(), seeds);
+    // Every record keeps the schema, including its status rules (scan_status, rule,
+    // freshness and grade_reason never contradict each other).
+    let errors = schema_errors(&records);
+    assert!(
+        errors.is_empty(),
+        "{} records break data.schema.json, e.g. {:#?}",
+        errors.len(),
+        &errors[..errors.len().min(10)]
+    );
     let mut pages = HashSet::new();
     for r in &records {
         let page = r["page"].as_str().unwrap();
