@@ -156,6 +156,12 @@ fn resolved(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Writes the marker into `dir`: a folder of mxmap's (e.g. the published `data.json`
+/// restored into `--out`), which a later build may replace.
+pub fn mark(dir: &Path) -> Result<()> {
+    write_file(&dir.join(MARKER), marker_text().as_bytes())
+}
+
 /// True when `dir` holds mxmap's marker file.
 fn has_marker(dir: &Path) -> bool {
     let marker = dir.join(MARKER);
@@ -209,7 +215,7 @@ impl Staging {
             target: out.to_path_buf(),
             committed: false,
         };
-        write_file(&staging.dir.join(MARKER), marker_text().as_bytes())?;
+        mark(&staging.dir)?;
         Ok(staging)
     }
 
