@@ -7,6 +7,39 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::interrupt::Interrupted;
+
+/// Exit status of a failed run (an input, the network, the disk, the quality gate).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status of a command that cannot be meant (bad flag value, missing explicit
+/// path, a dangerous `--out`): nothing was started.
+pub const EXIT_USAGE: u8 = 2;
+
+/// A command line (or config file) that asks for something that cannot be meant.
+/// Reported before any work; exit status [`EXIT_USAGE`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// A [`UsageError`] as an `anyhow` error.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// The exit status for a failed run: 130/143 when a signal stopped it, 2 for usage
+/// errors, 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(interrupted) = cause.downcast_ref::<Interrupted>() {
+            return interrupted.signal.exit_code();
+        }
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return EXIT_USAGE;
+        }
+    }
+    EXIT_FAILURE
+}
+
 /// Who hosts the official email of Europe's municipalities, and how well is it
 /// protected in transit? mxmap scans each municipality's mail domain (DNS), classifies
 /// the provider with evidence, and renders a static website.
@@ -94,6 +127,9 @@ pub struct BuildArgs {
     /// Output folder of the site; replaced atomically when the build succeeds.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace an --out folder that mxmap did not write (no `.mxmap-site` marker).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `mxmap scan`.
@@ -122,6 +158,9 @@ pub struct RenderArgs {
     /// Output folder of the site; replaced atomically when rendering succeeds.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace an --out folder that mxmap did not write (no `.mxmap-site` marker).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `mxmap serve-world`.
@@ -199,6 +238,10 @@ pub struct DnsArgs {
     /// against it (implies --loopback-only).
     #[arg(long, value_name = "DIR")]
     pub world: Option<PathBuf>,
+    /// Scan a --world whose zone files have lines that cannot be loaded (the records
+    /// lost are listed per file); by default such a world is refused.
+    #[arg(long)]
+    pub allow_world_problems: bool,
     /// Per-query timeout, e.g. `3s` or `500ms`.
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
@@ -235,6 +278,11 @@ pub struct GateArgs {
     /// default).
     #[arg(long)]
     pub confidence_blocks: bool,
+    /// Publish even though these countries collapsed (comma-separated ISO codes, or
+    /// `all`): known verdicts fell by more than 5 % since the previous run, or most
+    /// domains fail or do not exist.
+    #[arg(long, value_name = "CC,CC,…", value_delimiter = ',')]
+    pub allow_collapse: Vec<String>,
 }
 
 /// How to probe mail servers (SMTP/STARTTLS) and fetch MTA-STS policies.

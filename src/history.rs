@@ -51,6 +51,15 @@ pub struct CountryPoint {
     pub graded: usize,
     /// Graded B or better.
     pub grade_b_or_better: usize,
+    /// With a domain (0 in histories written before it was kept).
+    #[serde(default)]
+    pub with_domain: usize,
+    /// Whose domain does not exist (for the quality gate's collapse rule).
+    #[serde(default)]
+    pub nxdomain: usize,
+    /// Whose scan failed.
+    #[serde(default)]
+    pub failed: usize,
 }
 
 /// A full snapshot of one run.
@@ -214,6 +223,13 @@ fn country_points(model: &SiteModel) -> BTreeMap<String, CountryPoint> {
                         .unwrap_or(0),
                     graded: s.graded,
                     grade_b_or_better: s.grade_b_or_better,
+                    with_domain: s.with_domain,
+                    nxdomain: s
+                        .by_rule
+                        .get(&crate::classify::Rule::Nxdomain)
+                        .copied()
+                        .unwrap_or(0),
+                    failed: s.scan_errors,
                 },
             )
         })
@@ -318,6 +334,12 @@ impl History {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The country figures of the run before the current one, if any.
+    pub fn previous_countries(&self) -> Option<&BTreeMap<String, CountryPoint>> {
+        let n = self.runs.len();
+        (n >= 2).then(|| &self.runs[n - 2].countries)
     }
 
     /// The first run on record.

@@ -11,13 +11,20 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Before anything else: clap exits with 2 on a malformed command line by itself.
     let cli = mxmap::cli::Cli::parse();
     mxmap::init_logging();
+    mxmap::interrupt::install();
     match mxmap::pipeline::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            let code = mxmap::cli::exit_code(&err);
+            if code == mxmap::cli::EXIT_FAILURE || code == mxmap::cli::EXIT_USAGE {
+                eprintln!("error: {err:#}");
+            } else {
+                eprintln!("interrupted: {err:#}");
+            }
+            ExitCode::from(code)
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::cli::{BuildArgs, Command, RenderArgs, ScanArgs, ServeWorldArgs};
 use crate::config::{Config, Nameservers};
 use crate::evidence::Timestamp;
 use crate::grade::{self, Security, SecurityInput};
+use crate::interrupt::{self, Critical, Interrupted, Phase};
 use crate::name::DnsName;
 use crate::progress::Progress;
 use crate::scan::cache::ScanCache;
@@ -30,6 +31,7 @@ use crate::scan::resolver::{LiveResolver, now};
 use crate::seeds::{self, Domain, Municipality, Seeds};
 use crate::site::map::Geometry;
 use crate::site::model::{Meta, Record, SiteModel, Stats};
+use crate::site::write::OutFolder;
 use crate::world::World;
 use crate::world::server::WorldServer;
 
@@ -38,12 +40,21 @@ const DEFAULT_OUT: &str = "site";
 
 /// Runs one command.
 pub fn run(command: Command) -> Result<()> {
-    match command {
+    let result = match command {
         Command::Build(args) => build(args),
         Command::Scan(args) => scan(args),
         Command::Render(args) => render(args),
         Command::ServeWorld(args) => serve_world(args),
         Command::State(command) => crate::state::run(command),
+    };
+    // A run that failed after a signal failed because of it (a write refused, a task
+    // stopped), however the error was wrapped on its way up.
+    match (result, interrupt::check()) {
+        (Err(e), Err(stopped)) if !interrupted(&e) => {
+            tracing::debug!("after {}: {e:#}", stopped.signal);
+            Err(stopped.into())
+        }
+        (result, _) => result,
     }
 }
 
@@ -60,6 +71,11 @@ fn load_inputs(config: &Config) -> Result<Inputs> {
     for w in &seeds.warnings {
         tracing::warn!("seed: {w}");
     }
+    seeds::check_pages(&seeds, |m| {
+        let slug = crate::site::slug::municipality_slug(&m.name, &m.id, m.country.code);
+        format!("{}/m/{slug}/", m.country.code)
+    })
+    .context("two municipalities would share one page")?;
     let catalog = Catalog::embedded();
     let today = crate::site::data::iso_time(now())[..10].to_string();
     let overrides = Overrides::load(&config.overrides, &seeds, catalog, &today)?;
@@ -106,6 +122,67 @@ struct ScanResult {
     connections: Connections,
     source: String,
     loopback: bool,
+    /// The updated cache, written beside the real one until the run may publish.
+    pending: Option<PendingCache>,
+}
+
+/// Where [`scan_live`] writes the updated cache.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CacheSave {
+    /// In place (`mxmap scan`).
+    Now,
+    /// Beside it, moved in by [`PendingCache::commit`] once the quality gate passed: a
+    /// run the gate refuses leaves the last good cache byte for byte.
+    Deferred,
+}
+
+/// A scan cache written beside its place (`.<name>.pending`).
+struct PendingCache {
+    pending: PathBuf,
+    target: PathBuf,
+}
+
+impl PendingCache {
+    fn new(target: &Path) -> PendingCache {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scan-cache.json".into());
+        PendingCache {
+            pending: target.with_file_name(format!(".{name}.pending")),
+            target: target.to_path_buf(),
+        }
+    }
+
+    /// Moves the updated cache into place (once; later calls do nothing).
+    fn commit(&self) -> Result<()> {
+        let _critical = Critical::enter();
+        interrupt::unregister_pending(&self.pending);
+        if self.pending.exists() {
+            std::fs::rename(&self.pending, &self.target).with_context(|| {
+                format!(
+                    "cannot move the updated cache into {}",
+                    self.target.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Drops the updated cache (the run did not publish; the last good one stays).
+    fn discard(&self) {
+        interrupt::unregister_pending(&self.pending);
+        let _ = std::fs::remove_file(&self.pending);
+    }
+}
+
+/// Enters a phase: named in later interrupt messages, and printed so that a log (and
+/// the signal tests) can tell where a run is.
+fn enter_phase(phase: Phase, config: &Config, detail: &str) {
+    interrupt::enter(phase);
+    if !config.quiet {
+        eprintln!("phase: {phase} ({detail})");
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -115,8 +192,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Scans live and updates the cache.
-fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
+/// Scans live and updates the cache (in place, or pending per `save`).
+fn scan_live(config: &Config, domains: Vec<DnsName>, save: CacheSave) -> Result<ScanResult> {
     let rt = runtime()?;
     rt.block_on(async {
         let mut server = None;
@@ -124,9 +201,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             Nameservers::World(dir) => {
                 let started = Instant::now();
                 let world = World::load(dir).with_context(|| format!("loading the recorded world {}", dir.display()))?;
-                for p in world.problems.iter().take(20) {
-                    tracing::warn!("world: {p}");
-                }
+                world.require_clean(dir, config.allow_world_problems)?;
                 if !config.quiet {
                     eprintln!(
                         "world: {} zones, {} records, {} problems, loaded in {:.1}s",
@@ -184,24 +259,23 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         ));
         let started = Instant::now();
         let total = domains.len();
+        enter_phase(Phase::Scan, config, &format!("{total} domains"));
         let progress = Progress::new(config.progress, config.quiet, "scan", total as u64);
-        // Ctrl-C stops the scan, keeps every answer so far in the cache and exits: the
+        // A signal stops the scan, keeps every answer so far in the cache and exits: the
         // next run reuses them (they are fresh) and so resumes where this one stopped.
         let scans = tokio::select! {
             scans = crate::scan::scan_domains(lookups.clone(), domains, config.dns.concurrency, &progress) => scans,
-            _ = tokio::signal::ctrl_c() => {
+            interrupted = interrupt::wait() => {
                 progress.finish();
-                let saved = save_interrupted(&lookups, config, &source)?;
-                bail!(
-                    "interrupted: {saved} answers saved to {}; run the same command again to resume",
-                    config.cache.display()
-                );
+                save_interrupted(&lookups, None, config, &source)?;
+                return Err(interrupted.into());
             }
         };
         progress.finish();
         let dns_elapsed = started.elapsed().as_secs_f64();
         let connected = if config.probe.enabled {
             let started = Instant::now();
+            enter_phase(Phase::Probe, config, "SMTP and MTA-STS");
             let (connections, cs) = connect(
                 &scans,
                 &lookups,
@@ -210,6 +284,16 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
                 (config.progress, config.quiet),
             )
             .await?;
+            if let Some(interrupted) = cs.interrupted {
+                eprintln!(
+                    "smtp: stopped with {} of {} probes done, {} reused from the cache",
+                    cs.probed,
+                    cs.pairs - cs.reused,
+                    cs.reused
+                );
+                save_interrupted(&lookups, Some(&connections), config, &source)?;
+                return Err(interrupted.into());
+            }
             if !config.quiet {
                 eprintln!(
                     "smtp: {} MX addresses, {} probed ({} reached an SMTP server), {} reused from cache; MTA-STS: {} policies fetched, {} reused; in {:.1}s",
@@ -265,6 +349,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         // worked: a dead resolver must not wipe the last good answers.
         let mx_failed = scans.values().filter(|s| s.mx.failed()).count();
         let failed_share = mx_failed as f64 / scans.len().max(1) as f64;
+        let mut pending = None;
         if replaces_other_source && failed_share > config.gate.max_error_rate {
             eprintln!(
                 "cache: not replacing {} (answers from another source) with a scan whose MX lookups failed for {mx_failed} of {} domains",
@@ -272,7 +357,16 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
                 scans.len()
             );
         } else {
-            cache.save(&config.cache, now())?;
+            let _critical = Critical::enter();
+            match save {
+                CacheSave::Now => cache.save(&config.cache, now())?,
+                CacheSave::Deferred => {
+                    let later = PendingCache::new(&config.cache);
+                    cache.save(&later.pending, now())?;
+                    interrupt::register_pending(&later.pending, &later.target);
+                    pending = Some(later);
+                }
+            }
         }
         if !config.quiet {
             eprintln!(
@@ -291,24 +385,53 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             connections,
             loopback: config.dns.loopback_only,
             source,
+            pending,
         })
     })
 }
 
 /// Saves what an interrupted scan has learnt: the cache on disk (when it is from the
-/// same source) merged with every answer of this run. Returns the answers of this run.
-fn save_interrupted(lookups: &Lookups, config: &Config, source: &str) -> Result<usize> {
-    let mut cache = match ScanCache::load(&config.cache)? {
-        Some(cache) if cache.source == source => cache,
-        // A partial scan never replaces a whole cache from another source.
-        Some(_) => return Ok(0),
+/// same source) merged with every answer of this run and the probes that finished,
+/// and says so.
+fn save_interrupted(
+    lookups: &Lookups,
+    connections: Option<&Connections>,
+    config: &Config,
+    source: &str,
+) -> Result<()> {
+    let _critical = Critical::enter();
+    // The cache this run started from is the one on disk (same source); without one,
+    // a file there holds another source's answers, which a partial scan never replaces.
+    let mut cache = match lookups.previous() {
+        Some(previous) => previous.clone(),
+        None if config.cache.exists() => {
+            eprintln!(
+                "cache: {} holds answers from another source; this partial scan is not saved",
+                config.cache.display()
+            );
+            return Ok(());
+        }
         None => ScanCache::new(source.to_string()),
     };
     let observations = lookups.observations();
     let n = observations.len();
     cache.merge(observations);
+    let mut probes = 0;
+    if let Some(c) = connections {
+        let finished: Vec<_> = c.probes.values().flatten().cloned().collect();
+        probes = finished.len();
+        cache.merge_probes(finished);
+        cache.merge_policies(c.policies.iter().map(|(d, p)| (d.clone(), p.clone())));
+    }
     cache.save(&config.cache, now())?;
-    Ok(n)
+    use std::sync::atomic::Ordering::Relaxed;
+    eprintln!(
+        "cache: {n} answers ({} reused from the cache, {} asked now) and {probes} SMTP probes saved to {}; run the same command again to resume",
+        lookups.stats.reused.load(Relaxed),
+        lookups.stats.sent.load(Relaxed),
+        config.cache.display()
+    );
+    Ok(())
 }
 
 /// Replays the scan from the cache only (no network).
@@ -337,18 +460,23 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
         config.dns.cache_ttl,
         64,
     ));
+    enter_phase(
+        Phase::Scan,
+        config,
+        &format!("{} domains replayed from the cache", domains.len()),
+    );
     let progress = Progress::new(
         config.progress,
         config.quiet,
         "replay",
         domains.len() as u64,
     );
-    let scans = rt.block_on(crate::scan::scan_domains(
-        lookups.clone(),
-        domains,
-        512,
-        &progress,
-    ));
+    let scans = rt.block_on(async {
+        tokio::select! {
+            scans = crate::scan::scan_domains(lookups.clone(), domains, 512, &progress) => Ok(scans),
+            interrupted = interrupt::wait() => Err(interrupted),
+        }
+    })?;
     progress.finish();
     let missing = lookups
         .stats
@@ -361,6 +489,7 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
         connections,
         source,
         loopback,
+        pending: None,
     })
 }
 
@@ -377,8 +506,101 @@ fn source_is_loopback(source: &str) -> bool {
             .is_some_and(|list| list.split(',').all(|s| s.starts_with("127.")))
 }
 
-fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteModel {
+/// Grades one domain; a panic (a bug) costs this domain only.
+fn grade_one(
+    domain: &DnsName,
+    result: &ScanResult,
+    assessed_at: Timestamp,
+) -> Result<Security, String> {
+    let scan = &result.scans[domain];
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::faults::maybe_panic("grade", &domain.to_string());
+        let probes = result.connections.probes_of(scan);
+        let probe_refs: Vec<&SmtpProbe> = probes.iter().map(|p| &**p).collect();
+        grade::assess(&SecurityInput {
+            scan,
+            probes: &probe_refs,
+            mta_sts_policy: result.connections.policies.get(domain).map(|p| &**p),
+            now: assessed_at,
+        })
+    }))
+    .map_err(|panic| crate::faults::panic_message(&*panic))
+}
+
+/// The record of one municipality. A panic while classifying (a bug) costs this
+/// municipality only: it becomes a scan error whose evidence is the panic message.
+fn record_of(
+    m: &Municipality,
+    scan: Option<Arc<DomainScan>>,
+    security: Option<Arc<Security>>,
+    result: &ScanResult,
+    inputs: &Inputs,
+    options: &Options,
+) -> Record {
+    let catalog = Catalog::embedded();
+    let probes = scan
+        .as_deref()
+        .map(|s| result.connections.probes_of(s))
+        .unwrap_or_default();
+    let probe_refs: Vec<&SmtpProbe> = probes.iter().map(|p| &**p).collect();
+    let classified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if let Some(d) = &m.domain {
+            crate::faults::maybe_panic("classify", &d.ascii.to_string());
+        }
+        classify::classify(
+            m,
+            scan.as_deref(),
+            &probe_refs,
+            &inputs.overrides,
+            catalog,
+            options,
+        )
+    }));
+    match (classified, &m.domain) {
+        (Ok(verdict), _) => Record::new(m, verdict, scan, security),
+        (Err(panic), Some(domain)) => {
+            let why = format!(
+                "internal error while classifying: {}",
+                crate::faults::panic_message(&*panic)
+            );
+            tracing::error!("{} ({}): {why}", m.id, domain);
+            failed_record(m, &domain.ascii, &why, result, inputs, options)
+        }
+        (Err(panic), None) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A municipality whose domain could not be handled (`why`): a scan error with `why`
+/// as the evidence of its MX lookup, and no grade.
+fn failed_record(
+    m: &Municipality,
+    domain: &DnsName,
+    why: &str,
+    result: &ScanResult,
+    inputs: &Inputs,
+    options: &Options,
+) -> Record {
+    let scan = Arc::new(DomainScan::failed(domain, why, now()));
+    let verdict = classify::classify(
+        m,
+        Some(&scan),
+        &[],
+        &inputs.overrides,
+        Catalog::embedded(),
+        options,
+    );
+    let mut record = Record::new(m, verdict, Some(scan), None);
+    record.mark_staleness(result.fresh_since);
+    record
+}
+
+fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> Result<SiteModel> {
     let started = Instant::now();
+    enter_phase(
+        Phase::Classify,
+        config,
+        &format!("{} municipalities", inputs.seeds.municipalities.len()),
+    );
     let catalog = Catalog::embedded();
     let options = Options {
         check_mx_addresses: !result.loopback,
@@ -387,47 +609,57 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
     let assessed_at = now();
     let mut domains: Vec<&DnsName> = result.scans.keys().collect();
     domains.sort();
-    let securities: HashMap<&DnsName, Arc<Security>> = domains
+    let graded: Vec<(&DnsName, Result<Security, String>)> = domains
         .par_iter()
         .map(|d| {
-            let scan = &result.scans[*d];
-            let probes = result.connections.probes_of(scan);
-            let probe_refs: Vec<&SmtpProbe> = probes.iter().map(|p| &**p).collect();
-            let security = grade::assess(&SecurityInput {
-                scan,
-                probes: &probe_refs,
-                mta_sts_policy: result.connections.policies.get(*d).map(|p| &**p),
-                now: assessed_at,
-            });
-            (*d, Arc::new(security))
+            crate::faults::pause(Phase::Classify);
+            interrupt::check()?;
+            Ok((*d, grade_one(d, result, assessed_at)))
         })
-        .collect();
+        .collect::<Result<_, Interrupted>>()?;
+    let mut securities: HashMap<&DnsName, Arc<Security>> = HashMap::new();
+    let mut grading_failed: HashMap<&DnsName, String> = HashMap::new();
+    for (d, graded) in graded {
+        match graded {
+            Ok(security) => {
+                securities.insert(d, Arc::new(security));
+            }
+            Err(message) => {
+                tracing::error!("grading {d} failed: {message}");
+                grading_failed.insert(d, format!("internal error while grading: {message}"));
+            }
+        }
+    }
     let records: Vec<Record> = inputs
         .seeds
         .municipalities
         .par_iter()
         .map(|m: &Municipality| {
+            crate::faults::pause(Phase::Classify);
+            interrupt::check()?;
             let domain = m.domain.as_ref().map(|d| &d.ascii);
+            if let Some((d, why)) = domain.and_then(|d| grading_failed.get(d).map(|w| (d, w))) {
+                return Ok(failed_record(m, d, why, result, inputs, &options));
+            }
             let scan = domain.and_then(|d| result.scans.get(d)).cloned();
-            let probes = scan
-                .as_deref()
-                .map(|s| result.connections.probes_of(s))
-                .unwrap_or_default();
-            let probe_refs: Vec<&SmtpProbe> = probes.iter().map(|p| &**p).collect();
-            let verdict = classify::classify(
-                m,
-                scan.as_deref(),
-                &probe_refs,
-                &inputs.overrides,
-                catalog,
-                &options,
-            );
+            if let (Some(d), None) = (domain, &scan) {
+                // Every domain of the seeds is scanned: a missing scan is a bug, and is
+                // shown as the scan error it is, never as "no domain".
+                return Ok(failed_record(
+                    m,
+                    d,
+                    "internal error: no scan result",
+                    result,
+                    inputs,
+                    &options,
+                ));
+            }
             let security = domain.and_then(|d| securities.get(d)).cloned();
-            let mut record = Record::new(m, verdict, scan, security);
+            let mut record = record_of(m, scan, security, result, inputs, &options);
             record.mark_staleness(result.fresh_since);
-            record
+            Ok(record)
         })
-        .collect();
+        .collect::<Result<_, Interrupted>>()?;
     let meta = Meta {
         generated: crate::site::data::iso_time(now()),
         scanner_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -447,7 +679,7 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
         );
     }
     tracing::info!("classified, {} MB resident", crate::progress::rss_mb());
-    model
+    Ok(model)
 }
 
 fn print_summary(model: &SiteModel, quiet: bool) {
@@ -562,53 +794,123 @@ fn render_site(
     Ok(())
 }
 
+/// Resolves the configuration and checks `--out` (before any work): errors here are
+/// usage errors.
+fn resolved(
+    common: &crate::cli::CommonArgs,
+    dns: Option<&crate::cli::DnsArgs>,
+    probe: Option<&crate::cli::ProbeArgs>,
+    gate: &crate::cli::GateArgs,
+) -> Result<Config> {
+    Config::resolve(common, dns, probe)?.with_gate(gate)
+}
+
+/// Checks that `out` may be replaced by this run, before the scan starts: the run's
+/// own inputs are never in it.
+fn check_out(out: &Path, config: &Config, force: bool) -> Result<OutFolder> {
+    let mut inputs: Vec<(&Path, &str)> = vec![
+        (config.cache.as_path(), "scan cache"),
+        (config.history.as_path(), "run history"),
+        (config.seeds_dir.as_path(), "seed list"),
+        (config.geodata_dir.as_path(), "boundary data"),
+        (config.overrides.as_path(), "overrides file"),
+    ];
+    if let Some(file) = &config.config_file {
+        inputs.push((file.as_path(), "config file"));
+    }
+    if let Nameservers::World(dir) = &config.dns.nameservers {
+        inputs.push((dir.as_path(), "recorded world"));
+    }
+    crate::site::write::check_out(out, &inputs, force)
+}
+
 fn build(args: BuildArgs) -> Result<()> {
-    let config =
-        Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?.with_gate(&args.gate)?;
+    let config = resolved(&args.common, Some(&args.dns), Some(&args.probe), &args.gate)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let folder = check_out(&out, &config, args.force)?;
     crate::clock::apply(args.common.clock.as_deref(), config.dns.loopback_only)?;
     crate::site::budget::allow_oversized(args.common.allow_oversized_site);
     let inputs = load_inputs(&config)?;
-    let result = scan_live(&config, domains_of(&inputs.seeds))?;
+    let result = scan_live(&config, domains_of(&inputs.seeds), CacheSave::Deferred)?;
     // Not during the scan: it would take a core from the scanner and the DNS server.
     let geometry = PendingGeometry::start(&inputs, &config);
-    let mut model = classify_all(&inputs, &result, &config);
-    print_summary(&model, config.quiet);
-    let published = publish(&mut model, &out, &config, geometry);
-    exit_without_freeing((inputs, result, model));
+    let published = classify_all(&inputs, &result, &config).and_then(|mut model| {
+        print_summary(&model, config.quiet);
+        let published = publish(
+            &mut model,
+            &out,
+            folder,
+            &config,
+            geometry,
+            result.pending.as_ref(),
+        );
+        exit_without_freeing(model);
+        published
+    });
+    if let Some(pending) = &result.pending {
+        match &published {
+            // Interrupted: the answers received are kept, as in every phase.
+            Err(e) if interrupted(e) => pending.commit()?,
+            _ => pending.discard(),
+        }
+    }
+    exit_without_freeing((inputs, result));
     published
 }
 
-/// Gate, history, site: the site is only replaced, and the run only enters the
-/// history, when the gate passes and rendering succeeds.
+fn interrupted(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|c| c.downcast_ref::<Interrupted>().is_some())
+}
+
+/// Gate, history, site: the site is only replaced, the scan cache only updated, and
+/// the run only enters the history, when the gate passes (and, for the site and the
+/// history, rendering succeeds).
 fn publish(
     model: &mut SiteModel,
     out: &Path,
+    folder: OutFolder,
     config: &Config,
     geometry: PendingGeometry,
+    pending: Option<&PendingCache>,
 ) -> Result<()> {
     let started = Instant::now();
-    quality_gate(model, out, config)?;
-    tracing::info!(
-        "quality gate in {:.1}s, {} MB resident",
-        started.elapsed().as_secs_f64(),
-        crate::progress::rss_mb()
-    );
+    enter_phase(Phase::Render, config, "quality gate, pages and data files");
     model.history = crate::history::History::prepare(&config.history, model)?;
     tracing::info!(
         "history prepared at {:.1}s, {} MB resident",
         started.elapsed().as_secs_f64(),
         crate::progress::rss_mb()
     );
+    quality_gate(model, out, folder, config)?;
+    tracing::info!(
+        "quality gate in {:.1}s, {} MB resident",
+        started.elapsed().as_secs_f64(),
+        crate::progress::rss_mb()
+    );
+    interrupt::check()?;
+    if let Some(pending) = pending {
+        pending.commit()?;
+    }
     render_site(model, out, config, geometry)?;
+    let _critical = Critical::enter();
     model.history.commit()
 }
 
-/// Runs the quality gate against the published site in `out`; a blocking failure is
-/// an error, so the site is left as it is.
-fn quality_gate(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
-    let published = crate::quality::Published::load(out)?;
-    let report = crate::quality::evaluate(model, published.as_ref(), &config.gate);
+/// Runs the quality gate against the published site in `out` (a site mxmap wrote; a
+/// folder replaced with `--force` has no run to compare with) and the history; a
+/// blocking failure is an error, so the site is left as it is.
+fn quality_gate(model: &SiteModel, out: &Path, folder: OutFolder, config: &Config) -> Result<()> {
+    let published = match folder {
+        OutFolder::Site => crate::quality::Published::load(out)?,
+        OutFolder::New | OutFolder::Forced => None,
+    };
+    let report = crate::quality::evaluate(
+        model,
+        published.as_ref(),
+        model.history.previous_countries(),
+        &config.gate,
+    );
     let report_path = config
         .cache
         .parent()
@@ -647,7 +949,7 @@ fn quality_gate(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
         return Ok(());
     }
     bail!(
-        "quality gate failed; {} is left unchanged (report: {}):\n  {}",
+        "quality gate failed; {} and the scan cache are left unchanged (report: {}):\n  {}",
         out.display(),
         report_path.display(),
         failures.join("\n  ")
@@ -658,15 +960,16 @@ fn scan(args: ScanArgs) -> Result<()> {
     let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
     crate::clock::apply(args.common.clock.as_deref(), config.dns.loopback_only)?;
     let inputs = load_inputs(&config)?;
-    let result = scan_live(&config, domains_of(&inputs.seeds))?;
-    let model = classify_all(&inputs, &result, &config);
+    let result = scan_live(&config, domains_of(&inputs.seeds), CacheSave::Now)?;
+    let model = classify_all(&inputs, &result, &config)?;
     print_summary(&model, config.quiet);
     Ok(())
 }
 
 fn render(args: RenderArgs) -> Result<()> {
-    let config = Config::resolve(&args.common, None, None)?.with_gate(&args.gate)?;
+    let config = resolved(&args.common, None, None, &args.gate)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let folder = check_out(&out, &config, args.force)?;
     let inputs = load_inputs(&config)?;
     let geometry = PendingGeometry::start(&inputs, &config);
     let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
@@ -674,10 +977,13 @@ fn render(args: RenderArgs) -> Result<()> {
     // (before the run's time is taken for the site and the history).
     crate::clock::apply(args.common.clock.as_deref(), result.loopback)?;
     crate::site::budget::allow_oversized(args.common.allow_oversized_site);
-    let mut model = classify_all(&inputs, &result, &config);
-    print_summary(&model, config.quiet);
-    let published = publish(&mut model, &out, &config, geometry);
-    exit_without_freeing((inputs, result, model));
+    let published = classify_all(&inputs, &result, &config).and_then(|mut model| {
+        print_summary(&model, config.quiet);
+        let published = publish(&mut model, &out, folder, &config, geometry, None);
+        exit_without_freeing(model);
+        published
+    });
+    exit_without_freeing((inputs, result));
     published
 }
 
@@ -710,7 +1016,8 @@ fn serve_world(args: ServeWorldArgs) -> Result<()> {
             std::fs::write(file, server.addr().to_string())
                 .with_context(|| format!("cannot write {}", file.display()))?;
         }
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        let stopped = interrupt::wait().await;
+        eprintln!("{}: stopping the server", stopped.signal);
         server.shutdown().await
     })
 }

@@ -46,10 +46,17 @@ impl Progress {
         match mode {
             ProgressMode::Bar => {
                 let bar = ProgressBar::new(total);
+                // indicatif's own `{per_sec}` prints four decimals ("1234.5678/s").
                 let style = ProgressStyle::with_template(
-                    "{prefix:>7} [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                    "{prefix:>7} [{bar:40}] {pos}/{len} {rate} eta {eta} {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&rate(state.per_sec()));
+                    },
+                )
                 .progress_chars("=> ");
                 bar.set_style(style);
                 bar.set_prefix(label);
@@ -70,9 +77,9 @@ impl Progress {
                         let n = done.load(Ordering::Relaxed);
                         let secs = start.elapsed().as_secs_f64().max(0.001);
                         eprintln!(
-                            "{label}: {n}/{total} ({:.1}%), {:.0}/s, {} errors, {:.0}s elapsed",
+                            "{label}: {n}/{total} ({:.1}%), {}, {} errors, {:.0}s elapsed",
                             100.0 * n as f64 / total.max(1) as f64,
-                            n as f64 / secs,
+                            rate(n as f64 / secs),
                             errors.load(Ordering::Relaxed),
                             secs
                         );
@@ -175,6 +182,17 @@ impl ProgressCounterRef<'_> {
     }
 }
 
+/// Items per second for people: one decimal below 100/s, whole numbers above.
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec < 0.0 {
+        "–/s".to_string()
+    } else if per_sec < 100.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{per_sec:.0}/s")
+    }
+}
+
 /// Resident memory of this process in MB (Linux; `0` elsewhere), for the phase lines
 /// of the build log: the benchmark's peak-RSS target is easier to keep with each
 /// phase's share in view.
@@ -188,4 +206,17 @@ pub fn rss_mb() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rates_have_at_most_one_decimal() {
+        assert_eq!(rate(1234.5678), "1235/s");
+        assert_eq!(rate(12.345), "12.3/s");
+        assert_eq!(rate(0.0), "0.0/s");
+        assert_eq!(rate(f64::INFINITY), "–/s");
+    }
 }

@@ -1,19 +1,32 @@
 //! The quality gate between classification and publishing (classification spec §8.8):
 //! a run that is worse than it should be — too many scan errors, too many providers
-//! changed since the published run, confidence too low — must not replace the
-//! published site. The gate produces a report either way; `build`/`render` refuse to
-//! write the site and exit non-zero when a blocking check fails.
+//! changed since the published run, confidence too low, one country collapsed — must
+//! not replace the published site. The gate produces a report either way;
+//! `build`/`render` refuse to write the site and exit non-zero when a blocking check
+//! fails.
+//!
+//! The whole-run thresholds cannot see one country going dark (one broken zone file
+//! turned 77 of Estonia's 79 municipalities into "domain does not exist" at a 0.2 %
+//! error rate Europe-wide), so each country is also compared with the previous run:
+//! see [`country_collapses`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::classify::{Category, Rule};
+use crate::history::CountryPoint;
 use crate::site::model::{ScanStatus, SiteModel};
 
+/// A country's known verdicts may fall by at most this share since the previous run.
+pub const MAX_COUNTRY_DROP: f64 = 0.05;
+/// ... and by fewer than this many municipalities (one town changing is no collapse).
+pub const MIN_COUNTRY_DROP: usize = 2;
+
 /// Thresholds of the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateConfig {
     /// Most scan errors (MX lookup failed), as a share of municipalities with a domain.
     pub max_error_rate: f64,
@@ -29,6 +42,9 @@ pub struct GateConfig {
     /// self-hosted verdicts are scored conservatively), so blocking on it would refuse
     /// every build; the figures are still reported.
     pub confidence_blocks: bool,
+    /// Countries (lower-case ISO codes, or `all`) whose collapse is accepted.
+    #[serde(default)]
+    pub allow_collapse: Vec<String>,
 }
 
 impl Default for GateConfig {
@@ -39,7 +55,16 @@ impl Default for GateConfig {
             min_mean_confidence: 70.0,
             min_high_confidence_share: 0.80,
             confidence_blocks: false,
+            allow_collapse: Vec::new(),
         }
+    }
+}
+
+impl GateConfig {
+    fn allows_collapse(&self, country: &str) -> bool {
+        self.allow_collapse
+            .iter()
+            .any(|c| c == "all" || c == country)
     }
 }
 
@@ -82,6 +107,8 @@ pub struct GateReport {
     pub lowest: Vec<(String, u8)>,
     /// True when a previous published `data.json` was compared.
     pub compared_with_previous: bool,
+    /// Countries that collapsed (allowed or not).
+    pub collapsed_countries: Vec<CountryCollapse>,
 }
 
 impl GateReport {
@@ -107,10 +134,12 @@ impl GateReport {
     }
 }
 
-/// What the gate needs of the published run: provider and scan status per seed id.
+/// What the gate needs of the published run: provider and scan status per seed id,
+/// and per country the figures of [`CountryFigures`].
 #[derive(Debug, Default)]
 pub struct Published {
     records: HashMap<String, (String, String)>,
+    countries: BTreeMap<String, CountryFigures>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +147,14 @@ struct PublishedRecord {
     id: String,
     provider: String,
     scan_status: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    domain: Option<String>,
 }
 
 impl Published {
@@ -131,13 +168,178 @@ impl Published {
         };
         let records: Vec<PublishedRecord> = serde_json::from_slice(&text)
             .with_context(|| format!("{} is not a data.json of mxmap", path.display()))?;
+        let mut countries: BTreeMap<String, CountryFigures> = BTreeMap::new();
+        for r in &records {
+            let c = countries.entry(r.country.clone()).or_default();
+            c.add(
+                r.domain.is_some(),
+                r.category != Category::Unknown.slug(),
+                r.rule == Rule::Nxdomain.slug(),
+                r.scan_status == ScanStatus::Error.slug(),
+            );
+        }
         Ok(Some(Published {
             records: records
                 .into_iter()
                 .map(|r| (r.id, (r.provider, r.scan_status)))
                 .collect(),
+            countries,
         }))
     }
+}
+
+/// One country's figures in one run, as the collapse rule compares them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CountryFigures {
+    /// Municipalities with a domain.
+    pub with_domain: usize,
+    /// With a known verdict (category not `unknown`).
+    pub known: usize,
+    /// Whose domain does not exist.
+    pub nxdomain: usize,
+    /// Whose scan failed.
+    pub failed: usize,
+}
+
+impl CountryFigures {
+    fn add(&mut self, with_domain: bool, known: bool, nxdomain: bool, failed: bool) {
+        self.with_domain += usize::from(with_domain);
+        self.known += usize::from(known);
+        self.nxdomain += usize::from(nxdomain);
+        self.failed += usize::from(failed);
+    }
+
+    /// The figures of the history's record of a run; `None` for a history written
+    /// before it kept domains (nothing to compare).
+    pub fn from_history(point: &CountryPoint) -> Option<CountryFigures> {
+        (point.with_domain > 0).then_some(CountryFigures {
+            with_domain: point.with_domain,
+            known: point.classified,
+            nxdomain: point.nxdomain,
+            failed: point.failed,
+        })
+    }
+
+    fn mostly_nxdomain(&self) -> bool {
+        self.with_domain > 0 && 2 * self.nxdomain > self.with_domain
+    }
+
+    fn mostly_gone(&self) -> bool {
+        self.with_domain > 0 && 2 * (self.nxdomain + self.failed) > self.with_domain
+    }
+}
+
+/// A country that collapsed, with the evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountryCollapse {
+    /// ISO code.
+    pub country: String,
+    /// What it is compared with (`published data.json`, `history`, or `no previous run`).
+    pub compared_with: String,
+    /// Figures of the previous run, if any.
+    pub before: Option<CountryFigures>,
+    /// Figures now.
+    pub now: CountryFigures,
+    /// The change in words.
+    pub change: String,
+    /// Accepted by `--allow-collapse`.
+    pub allowed: bool,
+}
+
+/// The countries of `model` that collapsed since the previous run (`published`, the
+/// published site's data.json, and `history`, the history's last run), or — for a
+/// country neither knows — that are mostly failed or nonexistent domains:
+///
+/// - known verdicts fell by more than [`MAX_COUNTRY_DROP`] (and by at least
+///   [`MIN_COUNTRY_DROP`] municipalities);
+/// - more than half of the domains do not exist now, and did exist before;
+/// - with no previous run: more than half of the domains fail or do not exist.
+pub fn country_collapses(
+    model: &SiteModel,
+    published: Option<&Published>,
+    history: Option<&BTreeMap<String, CountryPoint>>,
+    config: &GateConfig,
+) -> Vec<CountryCollapse> {
+    let mut out = Vec::new();
+    for c in &model.countries {
+        let code = c.country.code;
+        let mut now = CountryFigures::default();
+        for r in c.records.iter().map(|&i| &model.records[i]) {
+            now.add(
+                r.domain.is_some(),
+                r.verdict.category != Category::Unknown,
+                r.verdict.rule == Rule::Nxdomain,
+                r.status == ScanStatus::Error,
+            );
+        }
+        let previous: Vec<(&str, CountryFigures)> = [
+            (
+                "the published data.json",
+                published.and_then(|p| p.countries.get(code).copied()),
+            ),
+            (
+                "the history's last run",
+                history
+                    .and_then(|h| h.get(code))
+                    .and_then(CountryFigures::from_history),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(what, figures)| figures.map(|f| (what, f)))
+        .collect();
+        let mut collapse = |compared_with: &str, before: Option<CountryFigures>, change: String| {
+            out.push(CountryCollapse {
+                country: code.to_string(),
+                compared_with: compared_with.to_string(),
+                before,
+                now,
+                change,
+                allowed: config.allows_collapse(code),
+            });
+        };
+        if previous.is_empty() {
+            if now.mostly_gone() {
+                collapse(
+                    "no previous run",
+                    None,
+                    format!(
+                        "{} of {} domains do not exist and {} could not be scanned",
+                        now.nxdomain, now.with_domain, now.failed
+                    ),
+                );
+            }
+            continue;
+        }
+        for (what, before) in previous {
+            let drop = before.known.saturating_sub(now.known);
+            if drop >= MIN_COUNTRY_DROP && drop as f64 > MAX_COUNTRY_DROP * before.known as f64 {
+                collapse(
+                    what,
+                    Some(before),
+                    format!(
+                        "known verdicts fell from {} to {} (−{:.1} %, at most −{:.0} %)",
+                        before.known,
+                        now.known,
+                        100.0 * drop as f64 / before.known as f64,
+                        100.0 * MAX_COUNTRY_DROP
+                    ),
+                );
+                break;
+            }
+            if now.mostly_nxdomain() && !before.mostly_nxdomain() {
+                collapse(
+                    what,
+                    Some(before),
+                    format!(
+                        "{} of {} domains do not exist now ({} before)",
+                        now.nxdomain, now.with_domain, before.nxdomain
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn share(part: usize, whole: usize) -> f64 {
@@ -148,10 +350,12 @@ fn share(part: usize, whole: usize) -> f64 {
     }
 }
 
-/// Evaluates the gate over `model`, comparing with `previous` when given.
+/// Evaluates the gate over `model`, comparing with `previous` (the published site)
+/// and `history` (the countries of the history's last run) when given.
 pub fn evaluate(
     model: &SiteModel,
     previous: Option<&Published>,
+    history: Option<&BTreeMap<String, CountryPoint>>,
     config: &GateConfig,
 ) -> GateReport {
     let with_domain: Vec<_> = model
@@ -254,6 +458,8 @@ pub fn evaluate(
             ),
         });
     }
+    let collapsed_countries = country_collapses(model, previous, history, config);
+    checks.extend(collapse_checks(&collapsed_countries, model.countries.len()));
     let mut lowest: Vec<(String, u8)> = with_domain
         .iter()
         .map(|r| (r.id.clone(), r.verdict.confidence))
@@ -265,5 +471,47 @@ pub fn evaluate(
         changes,
         lowest,
         compared_with_previous: previous.is_some(),
+        collapsed_countries,
     }
+}
+
+/// The blocking check over the countries (and a warning for collapses allowed by
+/// `--allow-collapse`).
+fn collapse_checks(collapses: &[CountryCollapse], countries: usize) -> Vec<GateCheck> {
+    let describe = |list: &[&CountryCollapse]| {
+        list.iter()
+            .map(|c| {
+                format!(
+                    "{}: {} (compared with {})",
+                    c.country, c.change, c.compared_with
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let (allowed, blocking): (Vec<&CountryCollapse>, Vec<&CountryCollapse>) =
+        collapses.iter().partition(|c| c.allowed);
+    let mut checks = vec![GateCheck {
+        id: "country_collapse",
+        value: blocking.len() as f64,
+        threshold: 0.0,
+        passed: blocking.is_empty(),
+        blocking: true,
+        detail: if blocking.is_empty() {
+            format!("no country collapsed ({countries} checked)")
+        } else {
+            describe(&blocking)
+        },
+    }];
+    if !allowed.is_empty() {
+        checks.push(GateCheck {
+            id: "country_collapse_allowed",
+            value: allowed.len() as f64,
+            threshold: 0.0,
+            passed: false,
+            blocking: false,
+            detail: format!("{} (allowed by --allow-collapse)", describe(&allowed)),
+        });
+    }
+    checks
 }

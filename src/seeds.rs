@@ -30,6 +30,12 @@ impl Domain {
         if trimmed.is_empty() {
             return Err("empty domain".into());
         }
+        let unbracketed = trimmed.trim_start_matches('[').trim_end_matches(']');
+        if unbracketed.parse::<std::net::IpAddr>().is_ok() {
+            return Err(format!(
+                "{trimmed:?} is an IP address, not a domain name (mail domains are names)"
+            ));
+        }
         if trimmed.contains(|c: char| c.is_whitespace() || "/:@?#\\".contains(c)) {
             return Err(format!(
                 "{trimmed:?} is not a domain name (contains a space, URL or address characters)"
@@ -155,6 +161,24 @@ pub enum SeedError {
         /// Second occurrence.
         second: SeedOrigin,
     },
+    /// The seed folder itself is missing.
+    #[error(
+        "the seeds folder {dir} does not exist; run mxmap in a checkout of the repository, or point at the data with --data DIR or --seeds DIR"
+    )]
+    MissingFolder {
+        /// Seed folder.
+        dir: PathBuf,
+    },
+    /// Two municipalities would get the same page.
+    #[error("{second}: gets the page {page}, as does {first}")]
+    PageCollision {
+        /// The shared page.
+        page: String,
+        /// The first municipality: id, file and line.
+        first: String,
+        /// The second: id, file and line.
+        second: String,
+    },
     /// No seed file for a requested country.
     #[error("no seed file for country {code:?} in {dir}")]
     MissingCountry {
@@ -208,6 +232,11 @@ pub fn load(dir: &Path, only: Option<&[&'static Country]>) -> Result<Seeds, Seed
         Some(list) => list.to_vec(),
         None => countries::COUNTRIES.iter().collect(),
     };
+    if !dir.is_dir() {
+        return Err(SeedError::MissingFolder {
+            dir: dir.to_path_buf(),
+        });
+    }
     let mut seeds = Seeds::default();
     let mut seen: HashMap<String, SeedOrigin> = HashMap::new();
     for country in wanted {
@@ -239,13 +268,49 @@ pub fn load(dir: &Path, only: Option<&[&'static Country]>) -> Result<Seeds, Seed
     Ok(seeds)
 }
 
-/// Parses one seed file's text; `file` is only used in messages.
+/// Checks that no two municipalities get the same page (`page_of` is the site's
+/// slug rule), naming both ids with their file and line: found while the seeds load,
+/// not after a whole scan.
+pub fn check_pages(
+    seeds: &Seeds,
+    page_of: impl Fn(&Municipality) -> String,
+) -> Result<(), SeedError> {
+    let mut pages: HashMap<String, &Municipality> = HashMap::new();
+    for m in &seeds.municipalities {
+        if let Some(first) = pages.insert(page_of(m), m) {
+            return Err(SeedError::PageCollision {
+                page: page_of(m),
+                first: format!("id {:?} ({})", first.id, first.origin),
+                second: format!("id {:?} ({})", m.id, m.origin),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Parses one seed file's text; `file` is only used in messages. A UTF-8 byte-order
+/// mark (which some editors write) is accepted with a warning.
 pub fn parse_file(text: &str, file: &Path, country: &'static Country) -> Result<Seeds, SeedError> {
+    let (text, bom) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
     let entries: Vec<&RawValue> = serde_json::from_str(text).map_err(|source| SeedError::Json {
         file: file.to_path_buf(),
         source,
     })?;
     let mut out = Seeds::default();
+    if bom {
+        out.warnings.push(SeedWarning {
+            origin: SeedOrigin {
+                file: file.to_path_buf(),
+                line: 1,
+                index: 0,
+            },
+            id: first_id(&entries).unwrap_or_default(),
+            message: "the file starts with a UTF-8 byte-order mark; ignored (save it as UTF-8 without BOM)".into(),
+        });
+    }
     let mut lines = LineCounter::default();
     for (index, raw) in entries.into_iter().enumerate() {
         let origin = SeedOrigin {
@@ -302,6 +367,12 @@ pub fn parse_file(text: &str, file: &Path, country: &'static Country) -> Result<
         });
     }
     Ok(out)
+}
+
+/// The id of the first entry, for a warning about the whole file.
+fn first_id(entries: &[&RawValue]) -> Option<String> {
+    let first: RawSeed = serde_json::from_str(entries.first()?.get()).ok()?;
+    required_string(first.id, "id").ok()
 }
 
 fn required_string(value: Option<serde_json::Value>, field: &str) -> Result<String, String> {
@@ -417,6 +488,67 @@ mod tests {
         assert_eq!(seeds.municipalities.len(), 1);
         assert!(seeds.municipalities[0].domain.is_none());
         assert!(seeds.warnings[0].message.contains("\"domain\""));
+    }
+
+    #[test]
+    fn ip_literals_are_no_domains() {
+        for ip in ["192.0.2.1", "[192.0.2.1]", "2001:db8::1", "[2001:db8::1]"] {
+            let why = Domain::parse(ip).unwrap_err();
+            assert!(why.contains("IP address"), "{ip}: {why}");
+        }
+        let text = r#"[{"id": "EE-1", "name": "A", "domain": "192.0.2.1"}]"#;
+        let seeds = parse_file(text, Path::new("ee.json"), ee()).unwrap();
+        assert!(seeds.municipalities[0].domain.is_none());
+        let warning = seeds.warnings[0].to_string();
+        assert!(
+            warning.starts_with("ee.json:1 (entry 0) [EE-1]: field \"domain\"")
+                && warning.contains("IP address"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted_with_a_warning() {
+        let text = "\u{feff}[{\"id\": \"EE-1\", \"name\": \"A\", \"domain\": \"a.ee\"}]";
+        let seeds = parse_file(text, Path::new("ee.json"), ee()).unwrap();
+        assert_eq!(seeds.municipalities.len(), 1);
+        let warning = seeds.warnings[0].to_string();
+        assert!(
+            warning.starts_with("ee.json:1 (entry 0) [EE-1]:")
+                && warning.contains("byte-order mark"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn page_collisions_name_both_ids_files_and_lines() {
+        let text =
+            "[\n{\"id\": \"EE-1\", \"name\": \"Aa\"},\n{\"id\": \"EE-2\", \"name\": \"Bb\"}\n]";
+        let seeds = parse_file(text, Path::new("ee.json"), ee()).unwrap();
+        let err = check_pages(&seeds, |_| "ee/m/same/".to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"EE-1\"") && err.contains("\"EE-2\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("ee.json:2") && err.contains("ee.json:3"),
+            "{err}"
+        );
+        assert!(check_pages(&seeds, |m| m.id.clone()).is_ok());
+    }
+
+    #[test]
+    fn a_missing_seed_folder_says_so() {
+        let err = load(Path::new("/nonexistent/seeds"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("seeds folder /nonexistent/seeds does not exist"),
+            "{err}"
+        );
+        assert!(err.contains("--seeds"), "{err}");
     }
 
     #[test]

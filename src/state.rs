@@ -388,6 +388,9 @@ pub fn restore(
         serde_json::from_slice::<Vec<&RawValue>>(&data)
             .context("the published data.json is not a list of records")?;
         write_atomically(&out.join("data.json"), &data)?;
+        // The folder holds mxmap's published site (its data.json): the next build may
+        // replace it and compares with it.
+        crate::site::write::mark(out)?;
         restored.data_json = true;
     }
     let Some(manifest) = source.get(&format!("{STATE_DIR}/{MANIFEST}"))? else {

@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
@@ -58,17 +57,6 @@ impl Scratch {
         let world = fixture("world").display().to_string();
         self.build(&["--world", &world], extra)
     }
-}
-
-/// Every file of `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    files_under(dir)
-        .into_iter()
-        .map(|f| {
-            let bytes = std::fs::read(dir.join(&f)).expect("read");
-            (f, bytes)
-        })
-        .collect()
 }
 
 fn stderr(out: &Output) -> String {

@@ -48,7 +48,9 @@ fn full_offline_build_of_all_47_countries() {
         .arg(&cache)
         .arg("--out")
         .arg(&site)
-        .args(["--progress", "plain"]);
+        .args(["--progress", "plain"])
+        // No MX is recorded for Malta, San Marino and Kosovo (see mxmap.toml).
+        .args(["--allow-collapse", "mt,sm,xk"]);
     let out = run(cmd, Duration::from_secs(900));
     let stdout = ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -91,6 +93,15 @@ fn full_offline_build_of_all_47_countries() {
 
     let records = data_json(&site);
     assert_eq!(records.len(), seeds);
+    // Every record keeps the schema, including its status rules (scan_status, rule,
+    // freshness and grade_reason never contradict each other).
+    let errors = schema_errors(&records);
+    assert!(
+        errors.is_empty(),
+        "{} records break data.schema.json, e.g. {:#?}",
+        errors.len(),
+        &errors[..errors.len().min(10)]
+    );
     let mut pages = HashSet::new();
     for r in &records {
         let page = r["page"].as_str().unwrap();
@@ -252,11 +263,9 @@ fn check_maps(site: &Path, records: &[Value], stdout: &str) {
     ] {
         let shot = artifacts().join("screenshots").join(format!("{name}.png"));
         let seen = visit(&browser, &format!("{}{page}", server.base), &shot);
-        assert!(
-            seen.console.is_empty(),
-            "{name}: console messages {:?}",
-            seen.console
-        );
+        // The page's own messages only: Chromium's internal pages log on a busy machine.
+        let own = seen.page_messages(&server.base);
+        assert!(own.is_empty(), "{name}: console messages {own:?}");
         let dom = Html::parse_document(&seen.dom);
         let map = select(dom.root_element(), "svg.map")
             .into_iter()
@@ -269,4 +278,25 @@ fn check_maps(site: &Path, records: &[Value], stdout: &str) {
         );
         assert!(shot.is_file(), "{name}: screenshot saved");
     }
+}
+
+/// The browser checks count the page's own console messages, never those of Chromium's
+/// internal pages, which appear only when the machine is slow.
+#[test]
+fn console_check_keeps_only_the_pages_own_messages() {
+    let base = "http://127.0.0.1:4321/";
+    let seen = BrowserVisit {
+        dom: String::new(),
+        console: [
+            r#"[1:1:1122/101010.1:INFO:CONSOLE(3)] "Slow network is detected. See https://www.chromestatus.com/feature/5636954674692096 for more details. Fallback font will be used while loading: chrome://resources/fonts/roboto.woff2", source: chrome://resources/cr_components/composebox/composebox_input.js (3)"#,
+            r#"[1:1:1122/101010.2:INFO:CONSOLE(0)] "Slow network is detected.", source: chrome://omnibox-popup.top-chrome/ (0)"#,
+            r#"[1:1:1122/101010.3:INFO:CONSOLE(12)] "Uncaught TypeError: x is null", source: http://127.0.0.1:4321/assets/table.js (12)"#,
+            r#"[1:1:1122/101010.4:INFO:CONSOLE(0)] "Failed to load resource: the server responded with a status of 404 (Not Found)", source: http://127.0.0.1:4321/ee/missing.png (0)"#,
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+    let own = seen.page_messages(base);
+    assert_eq!(own.len(), 2, "{own:?}");
+    assert!(own[0].contains("table.js") && own[1].contains("missing.png"));
 }

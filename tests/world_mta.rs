@@ -72,6 +72,8 @@ fn every_mx_of_the_world_answers_and_every_page_has_a_complete_security_card() {
         .arg("--trust-pem")
         .arg(&mta.ca_pem)
         .args(["--smtp-concurrency", "64", "--progress", "plain"])
+        // No MX is recorded for Malta, San Marino and Kosovo (see mxmap.toml).
+        .args(["--allow-collapse", "mt,sm,xk"])
         .arg("--cache")
         .arg(dir.join("cache.json"))
         .arg("--out")

@@ -31,9 +31,12 @@ pub struct TlsRptCheck {
     pub errors: Vec<String>,
 }
 
+/// Compares bytes: a non-ASCII character across the tag position must not be sliced.
 fn is_tlsrpt(text: &str) -> bool {
-    let t = text.trim_start();
-    t.len() >= 10 && t[..10].eq_ignore_ascii_case("v=TLSRPTv1")
+    text.trim_start()
+        .as_bytes()
+        .get(..10)
+        .is_some_and(|tag| tag.eq_ignore_ascii_case(b"v=TLSRPTv1"))
 }
 
 /// Evaluates the TXT lookup at `_smtp._tls.<domain>`.

@@ -25,8 +25,8 @@ use crate::scan::probe::SmtpProbe;
 /// observations only) is still read.
 const FORMAT: u32 = 2;
 
-/// The cache in memory.
-#[derive(Debug, Default)]
+/// The cache in memory (cloning shares the entries).
+#[derive(Debug, Default, Clone)]
 pub struct ScanCache {
     /// Where the answers came from (e.g. `world:/path` or `dns:127.0.0.1:5300`).
     pub source: String,

@@ -114,6 +114,8 @@ pub struct ConnectStats {
     pub fetched: usize,
     /// Policy fetches reused.
     pub fetches_reused: usize,
+    /// A signal stopped the stage: the connections hold what finished before it.
+    pub interrupted: Option<crate::interrupt::Interrupted>,
 }
 
 /// Runs the connection stage over `scans`.
@@ -162,9 +164,19 @@ pub async fn connect(
     let prober = Prober::new(probe_config(settings, pem.as_deref()))
         .context("cannot set up the SMTP prober")?;
     let bar = Progress::new(progress.0, progress.1, "smtp", to_probe.len() as u64);
-    let probes = prober
-        .probe_all(to_probe, |p| bar.inc(!p.outcome.reached()))
-        .await;
+    // Probes finished so far, kept for the cache should a signal stop the stage.
+    let finished: std::sync::Mutex<Vec<SmtpProbe>> = Default::default();
+    let probes = tokio::select! {
+        probes = prober.probe_all(to_probe, |p| {
+            bar.inc(!p.outcome.reached());
+            finished.lock().unwrap_or_else(|e| e.into_inner()).push(p.clone());
+        }) => probes,
+        interrupted = crate::interrupt::wait() => {
+            stats.interrupted = Some(interrupted);
+            std::mem::take(&mut *finished.lock().unwrap_or_else(|e| e.into_inner()))
+        }
+    };
+    drop(finished);
     bar.finish();
     stats.probed = probes.len();
     stats.reached = probes.iter().filter(|p| p.outcome.reached()).count();
@@ -176,6 +188,9 @@ pub async fn connect(
             .push(Arc::new(probe));
     }
 
+    if stats.interrupted.is_some() {
+        return Ok((connections, stats));
+    }
     let fetch_config = Arc::new(fetch_config(settings, pem.as_deref())?);
     let wanted: Vec<DnsName> = domains
         .iter()
@@ -197,13 +212,21 @@ pub async fn connect(
             (domain, fetch)
         });
     }
-    while let Some(done) = tasks.join_next().await {
+    loop {
+        let done = tokio::select! {
+            done = tasks.join_next() => done,
+            interrupted = crate::interrupt::wait() => {
+                stats.interrupted = Some(interrupted);
+                break;
+            }
+        };
         match done {
-            Ok((domain, fetch)) => {
+            Some(Ok((domain, fetch))) => {
                 stats.fetched += 1;
                 connections.policies.insert(domain, Arc::new(fetch));
             }
-            Err(e) => tracing::error!("an MTA-STS fetch task failed: {e}"),
+            Some(Err(e)) => tracing::error!("an MTA-STS fetch task failed: {e}"),
+            None => break,
         }
     }
     Ok((connections, stats))

@@ -171,6 +171,43 @@ impl DomainScan {
         all
     }
 
+    /// The scan of a domain whose handling failed inside mxmap (a caught panic): the
+    /// MX lookup carries `why` as its error, so the domain is a scan error with the
+    /// cause as evidence, and nothing else is claimed about it.
+    pub fn failed(domain: &DnsName, why: &str, at: crate::evidence::Timestamp) -> DomainScan {
+        let error = |name: &DnsName, rtype: RType| {
+            Arc::new(Observation {
+                name: name.clone(),
+                rtype,
+                outcome: Outcome::Error(why.to_string()),
+                answers: Vec::new(),
+                at,
+                authenticated: false,
+            })
+        };
+        let under = |prefix: &str| domain.prepend(prefix).unwrap_or_else(|_| domain.clone());
+        DomainScan {
+            domain: domain.clone(),
+            mx: error(domain, RType::Mx),
+            hosts: Vec::new(),
+            hosts_capped: false,
+            txt: error(domain, RType::Txt),
+            spf: SpfEvaluation::default(),
+            dkim: Vec::new(),
+            autodiscover: CnameChain {
+                steps: Vec::new(),
+                targets: Vec::new(),
+                looped: false,
+                truncated: false,
+            },
+            autodiscover_srv: error(&under("_autodiscover._tcp"), RType::Srv),
+            dmarc: error(&under("_dmarc"), RType::Txt),
+            dmarc_org: None,
+            mta_sts: error(&under("_mta-sts"), RType::Txt),
+            tls_rpt: error(&under("_smtp._tls"), RType::Txt),
+        }
+    }
+
     /// Lookups of this domain that failed (timeouts, SERVFAIL, refusals), SPF tree
     /// included.
     pub fn failures(&self) -> Vec<&Observation> {
@@ -279,9 +316,13 @@ pub async fn scan_domain(lookups: &Lookups, domain: &DnsName) -> DomainScan {
 }
 
 /// True when a TXT string is a DMARC record (`v=DMARC1`, case-insensitive tag value).
+/// Compares bytes: the text comes from the network, and a non-ASCII character across
+/// the tag position must not be sliced through.
 pub fn is_dmarc(text: &str) -> bool {
-    let t = text.trim_start();
-    t.len() >= 8 && t[..8].eq_ignore_ascii_case("v=DMARC1")
+    text.trim_start()
+        .as_bytes()
+        .get(..8)
+        .is_some_and(|tag| tag.eq_ignore_ascii_case(b"v=DMARC1"))
 }
 
 /// A lookup under the domain; a name that would be too long yields an error observation.
@@ -416,6 +457,15 @@ fn parse_origin(text: &str) -> Option<Origin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dmarc_tag_with_non_ascii_at_the_tag_position() {
+        assert!(is_dmarc("  v=dmarc1; p=none"));
+        assert!(!is_dmarc("v=DMARCé; p=none"));
+        assert!(!is_dmarc("v=DMARé"));
+        assert!(!is_dmarc("ééééé"));
+        assert!(!is_dmarc(""));
+    }
 
     #[test]
     fn origin_names() {

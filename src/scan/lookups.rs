@@ -151,6 +151,11 @@ impl Lookups {
             .collect()
     }
 
+    /// The previous cache, if one from the same source was given.
+    pub fn previous(&self) -> Option<&ScanCache> {
+        self.previous.as_ref()
+    }
+
     /// Takes the previous cache out (to merge this run's observations into it).
     pub fn take_previous(&mut self) -> Option<ScanCache> {
         self.previous.take()

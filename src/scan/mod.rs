@@ -50,18 +50,22 @@ pub async fn scan_domains(
     let total = unique.len();
     let unique = Arc::new(unique);
     let next = Arc::new(AtomicUsize::new(0));
-    let workers: Vec<_> = (0..parallel_domains.max(1).min(total.max(1)))
-        .map(|_| {
-            tokio::spawn(worker(
-                lookups.clone(),
-                unique.clone(),
-                next.clone(),
-                progress.counter(),
-            ))
-        })
-        .collect();
+    // Aborted when this future is dropped (a signal stops the scan): no worker goes on
+    // asking questions while the answers so far are saved.
+    let mut workers = AbortOnDrop(
+        (0..parallel_domains.max(1).min(total.max(1)))
+            .map(|_| {
+                tokio::spawn(worker(
+                    lookups.clone(),
+                    unique.clone(),
+                    next.clone(),
+                    progress.counter(),
+                ))
+            })
+            .collect(),
+    );
     let mut results = HashMap::with_capacity(total);
-    for handle in workers {
+    for handle in &mut workers.0 {
         match handle.await {
             Ok(scans) => results.extend(scans),
             // A panicking scan task is a bug (its domains are missing from the result);
@@ -70,6 +74,39 @@ pub async fn scan_domains(
         }
     }
     results
+}
+
+/// Tasks aborted when the owner is dropped.
+struct AbortOnDrop<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        for handle in &self.0 {
+            handle.abort();
+        }
+    }
+}
+
+/// Scans one domain; a panic while doing so (a bug, e.g. in a parser of hostile DNS
+/// text) costs this domain only: it becomes a scan error with the panic message as
+/// its evidence, and the worker goes on with the next domain.
+async fn scan_one(lookups: &Lookups, domain: &DnsName) -> DomainScan {
+    use futures::FutureExt;
+    let scan = std::panic::AssertUnwindSafe(async {
+        crate::faults::maybe_panic("scan", &domain.to_string());
+        domain::scan_domain(lookups, domain).await
+    })
+    .catch_unwind()
+    .await;
+    scan.unwrap_or_else(|panic| {
+        let message = crate::faults::panic_message(&*panic);
+        tracing::error!("scanning {domain} failed: {message}");
+        DomainScan::failed(
+            domain,
+            &format!("internal error while scanning: {message}"),
+            resolver::now(),
+        )
+    })
 }
 
 async fn worker(
@@ -84,7 +121,8 @@ async fn worker(
         let Some(domain) = domains.get(i) else {
             return done;
         };
-        let scan = domain::scan_domain(&lookups, domain).await;
+        crate::faults::pause_async(crate::interrupt::Phase::Scan).await;
+        let scan = scan_one(&lookups, domain).await;
         progress.inc(scan.mx.failed());
         done.push((domain.clone(), Arc::new(scan)));
     }

@@ -97,6 +97,10 @@ impl Record {
         let status = match (&m.domain, &m.domain_problem, &scan) {
             (None, Some(_), _) => ScanStatus::InvalidDomain,
             (None, None, _) => ScanStatus::NoDomain,
+            // Without an MX answer the domain was not scanned, whatever the verdict
+            // (an override may still name the provider): never `ok`.
+            (Some(_), _, None) => ScanStatus::Error,
+            (Some(_), _, Some(s)) if s.mx.failed() => ScanStatus::Error,
             (Some(_), _, _) if verdict.rule == Rule::DnsError => ScanStatus::Error,
             (Some(_), _, Some(s)) if !s.failures().is_empty() => ScanStatus::Partial,
             _ => ScanStatus::Ok,

@@ -88,4 +88,84 @@ impl World {
     pub fn record_count(&self) -> usize {
         self.zones.iter().map(|z| z.records.len()).sum()
     }
+
+    /// What the problems cost, per file: records not loaded (one per problem line)
+    /// and the lines; whole-file problems (line 0) lose no record but are listed.
+    pub fn losses(&self) -> Vec<FileLoss> {
+        let mut out: Vec<FileLoss> = Vec::new();
+        for p in &self.problems {
+            if out.last().is_none_or(|l| l.file != p.file) {
+                out.push(FileLoss {
+                    file: p.file.clone(),
+                    records: 0,
+                    lines: Vec::new(),
+                });
+            }
+            if let Some(loss) = out.last_mut() {
+                if p.line > 0 {
+                    loss.records += 1;
+                }
+                loss.lines.push(p.line);
+            }
+        }
+        out
+    }
+
+    /// A world with problems is refused: a scan against it would publish the records it
+    /// lost as "domain does not exist". With `allow`, the losses are printed per file
+    /// and the scan goes on.
+    pub fn require_clean(&self, dir: &Path, allow: bool) -> anyhow::Result<()> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        let losses = self.losses();
+        if !allow {
+            let shown: Vec<String> = self
+                .problems
+                .iter()
+                .take(10)
+                .map(|p| format!("  {p}"))
+                .collect();
+            let more = self.problems.len().saturating_sub(shown.len());
+            bail!(
+                "the recorded world {} has {} problem(s) in {} file(s); its scan would show the records lost as missing domains:\n{}{}\nfix the zone files, or pass --allow-world-problems to scan without those records",
+                dir.display(),
+                self.problems.len(),
+                losses.len(),
+                shown.join("\n"),
+                if more > 0 {
+                    format!("\n  … and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for p in &self.problems {
+            eprintln!("world: {p}");
+        }
+        for loss in &losses {
+            eprintln!(
+                "world: {}: {} record(s) not loaded (--allow-world-problems), lines {}",
+                loss.file.display(),
+                loss.records,
+                loss.lines
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Records of one zone file that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLoss {
+    /// The zone file.
+    pub file: PathBuf,
+    /// Records not loaded.
+    pub records: usize,
+    /// Lines of the problems (0: the whole file).
+    pub lines: Vec<usize>,
 }

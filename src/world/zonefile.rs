@@ -136,30 +136,100 @@ struct RawEntry<'a> {
 
 /// Splits text into entries. Errors carry the starting line of the broken entry; after an
 /// error the tokenizer resynchronises at the next physical line outside parentheses.
+///
+/// A `(` that is never closed would swallow the rest of the file into one entry. So an
+/// entry still open at the end of the file, or whose continuation line starts a new
+/// record at column 0 (`name IN A …`), is an error at the line of its `(`, and reading
+/// resumes on the line after it: only that line is lost.
 struct Tokenizer<'a> {
-    lines: std::iter::Enumerate<std::str::Split<'a, char>>,
+    lines: Vec<&'a str>,
+    /// Index of the next physical line to read.
+    next_line: usize,
+    /// Times reading went back after an unclosed `(`.
+    rewinds: usize,
 }
+
+/// Going back after an unclosed `(` re-reads the rest of the file; after this many in
+/// one file the rest is given up (a file made of open parentheses is not a zone).
+const MAX_REWINDS: usize = 1000;
 
 impl<'a> Tokenizer<'a> {
     fn new(text: &'a str) -> Self {
         Self {
-            lines: text.split('\n').enumerate(),
+            lines: text.split('\n').collect(),
+            next_line: 0,
+            rewinds: 0,
         }
     }
+
+    /// The error for an entry whose `(` is not closed; reading resumes after its first
+    /// line (or gives up on the rest of the file after [`MAX_REWINDS`]).
+    fn unclosed(&mut self, start: usize, why: String) -> (usize, String) {
+        if self.rewinds < MAX_REWINDS {
+            self.rewinds += 1;
+            self.next_line = start + 1;
+            (
+                start + 1,
+                format!("unclosed '(': {why}; only this line was skipped"),
+            )
+        } else {
+            let lost = self.lines.len().saturating_sub(start);
+            self.next_line = self.lines.len();
+            (
+                start + 1,
+                format!(
+                    "unclosed '(': {why}; too many unclosed parentheses, the remaining {lost} lines were not loaded"
+                ),
+            )
+        }
+    }
+}
+
+/// True when a physical line at column 0 reads like a record of its own (an owner,
+/// then a class or type among its next tokens): inside parentheses it means the `(`
+/// before it was never closed.
+fn starts_a_record(line: &str) -> bool {
+    const TYPES: [&str; 12] = [
+        "IN", "SOA", "NS", "MX", "TXT", "CNAME", "A", "AAAA", "SRV", "TLSA", "PTR", "CAA",
+    ];
+    if line.starts_with([' ', '\t', ';', ')', '"']) || line.trim().is_empty() {
+        return false;
+    }
+    line.split_whitespace()
+        .skip(1)
+        .take(3)
+        .any(|t| TYPES.iter().any(|k| t.eq_ignore_ascii_case(k)))
 }
 
 impl<'a> Iterator for Tokenizer<'a> {
     type Item = Result<RawEntry<'a>, (usize, String)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut entry: Option<RawEntry<'a>> = None;
+        let mut entry: Option<(usize, RawEntry<'a>)> = None;
         let mut depth = 0usize;
-        for (index, line) in self.lines.by_ref() {
+        while let Some(&line) = self.lines.get(self.next_line) {
+            let index = self.next_line;
+            self.next_line += 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
-            let current = entry.get_or_insert_with(|| RawEntry {
-                line: index + 1,
-                blank_owner: line.starts_with([' ', '\t']),
-                tokens: Vec::new(),
+            if let Some((start, _)) = &entry
+                && depth > 0
+                && starts_a_record(line)
+            {
+                let start = *start;
+                return Some(Err(self.unclosed(
+                    start,
+                    format!("line {} starts a new record before it is closed", index + 1),
+                )));
+            }
+            let (_, current) = entry.get_or_insert_with(|| {
+                (
+                    index,
+                    RawEntry {
+                        line: index + 1,
+                        blank_owner: line.starts_with([' ', '\t']),
+                        tokens: Vec::new(),
+                    },
+                )
             });
             if let Err(message) = tokenize_line(line, &mut depth, &mut current.tokens) {
                 return Some(Err((current.line, message)));
@@ -170,11 +240,12 @@ impl<'a> Iterator for Tokenizer<'a> {
                     entry = None;
                     continue;
                 }
-                return entry.map(Ok);
+                return entry.map(|(_, e)| Ok(e));
             }
         }
         // End of text while still inside parentheses.
-        entry.map(|e| Err((e.line, "unclosed '(' at end of file".to_string())))
+        let (start, _) = entry?;
+        Some(Err(self.unclosed(start, "it is never closed".to_string())))
     }
 }
 
@@ -1084,14 +1155,43 @@ mod tests {
 
     #[test]
     fn unbalanced_parentheses_and_missing_soa() {
+        // An unclosed '(' loses its own line only; the record after it still loads.
         let text = "$ORIGIN a.\nx IN TXT ( \"open\"\ny IN A 127.0.0.1\n";
         let (zone, problems) = parse_zone(text, Path::new("a.zone"), None);
-        assert!(zone.records.is_empty());
+        assert_eq!(zone.records.len(), 1, "{:?}", zone.records);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert_eq!(problems[0].line, 2);
         assert!(problems[0].message.contains("unclosed"));
+        assert!(problems[0].to_string().starts_with("a.zone:2: "));
         assert_eq!(problems[1].line, 0);
         assert!(problems[1].message.contains("no SOA"));
+
+        // A later ')' would have closed it and swallowed the records in between.
+        let text = "$ORIGIN a.\n@ IN SOA ns. h. 1 1 1 1 1\nx IN TXT ( \"open\"\ny IN A 127.0.0.1\nz IN A 127.0.0.2 )\nw IN A 127.0.0.3\n";
+        let (zone, problems) = parse_zone(text, Path::new("a.zone"), None);
+        let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![3, 5], "{problems:?}");
+        assert!(problems[0].message.contains("line 4 starts a new record"));
+        let names: Vec<String> = zone.records.iter().map(|r| r.name.to_ascii()).collect();
+        assert_eq!(names, vec!["a.", "y.a.", "w.a."]);
+
+        // Continuation lines that are not records are fine, indented or not.
+        let text = "$ORIGIN a.\n@ IN SOA ns. h. (\n1 ; serial\n  1 1 1 1 )\n";
+        let (zone, problems) = parse_zone(text, Path::new("a.zone"), None);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(zone.records.len(), 1);
+
+        // Many unclosed parentheses: bounded work, the rest given up with a count.
+        let text = format!(
+            "$ORIGIN a.\n{}",
+            "x IN TXT ( \"a\"\n".repeat(MAX_REWINDS + 5)
+        );
+        let (_, problems) = parse_zone(&text, Path::new("a.zone"), None);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("were not loaded"))
+        );
 
         let text = "$ORIGIN a.\n@ IN SOA ns. h. 1 1 1 1 1\nx IN A 127.0.0.1 )\ny IN A 127.0.0.2\n";
         let (zone, problems) = parse_zone(text, Path::new("a.zone"), None);

@@ -523,6 +523,28 @@ pub fn data_json(site: &Path) -> Vec<serde_json::Value> {
     serde_json::from_str(&text).expect("data.json parses")
 }
 
+/// Every violation of `src/site/schema/data.schema.json` (allowed values and the
+/// allowed combinations of status, rule and reason) in `records`, one line each, with
+/// the record's id.
+pub fn schema_errors(records: &[serde_json::Value]) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("src/site/schema/data.schema.json"))
+        .expect("data.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema parses");
+    let validator = jsonschema::validator_for(&schema).expect("schema is valid");
+    let mut errors = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let whole = serde_json::Value::Array(vec![r.clone()]);
+        for e in validator.iter_errors(&whole) {
+            errors.push(format!(
+                "record {i} ({}): {e} at {}",
+                r["id"],
+                e.instance_path()
+            ));
+        }
+    }
+    errors
+}
+
 /// The record of one municipality id.
 pub fn record<'a>(data: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
     data.iter()
@@ -546,6 +568,17 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Every file of `dir` with its bytes (relative paths).
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(dir.join(&f)).expect("read");
+            (f, bytes)
+        })
+        .collect()
 }
 
 /// A TCP server on loopback running on a thread and runtime of its own until dropped.
@@ -693,6 +726,21 @@ pub struct BrowserVisit {
     pub dom: String,
     /// Console lines.
     pub console: Vec<String>,
+}
+
+impl BrowserVisit {
+    /// The console messages of the page itself — from its origin `base` (its scripts,
+    /// its resources) — leaving out those of Chromium's own internal pages
+    /// (`chrome://…`, e.g. "Slow network is detected" on a busy machine).
+    pub fn page_messages(&self, base: &str) -> Vec<&String> {
+        self.console
+            .iter()
+            .filter(|line| match line.rsplit_once(", source: ") {
+                Some((_, source)) => source.starts_with(base),
+                None => !line.contains("chrome://"),
+            })
+            .collect()
+    }
 }
 
 /// Loads `url` in headless Chromium (no network but loopback is used: background

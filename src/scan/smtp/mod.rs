@@ -245,6 +245,7 @@ impl Prober {
             return probe;
         }
         let mut turn = self.inner.politeness.turn(ip).await;
+        crate::faults::pause_async(crate::interrupt::Phase::Probe).await;
         probe.at = unix_now();
         let started = Instant::now();
         let mut stage = Stage::Connect;
