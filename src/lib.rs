@@ -10,6 +10,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod countries;
+pub mod discover;
 pub mod evidence;
 pub mod geo;
 pub mod grade;
