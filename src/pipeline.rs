@@ -17,6 +17,7 @@ use crate::classify::rules::RuleBook;
 use crate::classify::{self, Category};
 use crate::cli::{BuildArgs, Command, RenderArgs, ScanArgs, ServeWorldArgs};
 use crate::config::{Config, Nameservers};
+use crate::discover::{self, Discoveries, Discovery};
 use crate::evidence::Timestamp;
 use crate::grade::{self, Security, SecurityInput};
 use crate::name::DnsName;
@@ -51,6 +52,8 @@ struct Inputs {
     /// Shared with the map geometry thread.
     seeds: Arc<Seeds>,
     overrides: Overrides,
+    /// What the overrides tell domain discovery, by seed id.
+    hints: HashMap<String, discover::Hints>,
 }
 
 fn load_inputs(config: &Config) -> Result<Inputs> {
@@ -80,21 +83,31 @@ fn load_inputs(config: &Config) -> Result<Inputs> {
             }
         }
     }
+    let hints = discovery_hints(&overrides);
     Ok(Inputs {
         seeds: Arc::new(seeds),
         overrides,
+        hints,
     })
 }
 
-fn domains_of(seeds: &Seeds) -> Vec<DnsName> {
-    let mut domains: Vec<DnsName> = seeds
-        .municipalities
-        .iter()
-        .filter_map(|m| m.domain.as_ref().map(|d| d.ascii.clone()))
-        .collect();
-    domains.sort();
-    domains.dedup();
-    domains
+/// Websites, reviewed rejections and domain overrides, for domain discovery.
+fn discovery_hints(overrides: &Overrides) -> HashMap<String, discover::Hints> {
+    overrides
+        .ids()
+        .map(|id| {
+            let hints = discover::Hints {
+                website: overrides.get(id, Kind::Website).map(|o| o.value.clone()),
+                rejected: overrides
+                    .all(id, Kind::RejectDomain)
+                    .filter_map(|o| Domain::parse(&o.value).ok())
+                    .map(|d| d.ascii.to_string())
+                    .collect(),
+                overridden: overrides.get(id, Kind::Domain).is_some(),
+            };
+            (id.to_string(), hints)
+        })
+        .collect()
 }
 
 /// The result of a scan (live or replayed from the cache).
@@ -105,6 +118,8 @@ struct ScanResult {
     connections: Connections,
     source: String,
     loopback: bool,
+    /// How each municipality's mail domain was found.
+    discoveries: Discoveries,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -114,8 +129,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Scans live and updates the cache.
-fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
+/// Discovers missing mail domains, scans live and updates the cache.
+fn scan_live(config: &Config, inputs: &Inputs) -> Result<ScanResult> {
     let rt = runtime()?;
     rt.block_on(async {
         let mut server = None;
@@ -181,7 +196,12 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             config.dns.cache_ttl,
             config.dns.concurrency,
         ));
+        // Discovery asks before the scan, through the same memo; its questions and time
+        // count in the scan's figures below (and its own line says how many were its).
         let started = Instant::now();
+        let municipalities = &inputs.seeds.municipalities;
+        let discoveries = discover::run(&lookups, municipalities, &inputs.hints, config, true).await?;
+        let domains = discoveries.domains();
         let total = domains.len();
         let progress = Progress::new(config.progress, config.quiet, "scan", total as u64);
         // Ctrl-C stops the scan, keeps every answer so far in the cache and exits: the
@@ -229,6 +249,17 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
         let mut lookups = Arc::try_unwrap(lookups)
             .map_err(|_| anyhow::anyhow!("scan tasks still hold the lookup table"))?;
         let elapsed = dns_elapsed;
+        if config.discover && !config.quiet {
+            let added = discoveries.added(&scans, &seed_domains(municipalities));
+            eprintln!(
+                "discover: added {} DNS questions: {} candidate names, {} MX host addresses, {} for scanning the {} discovered domains",
+                added.total(),
+                added.candidates,
+                added.hosts,
+                added.scan_questions,
+                added.domains
+            );
+        }
         let stats = &lookups.stats;
         use std::sync::atomic::Ordering::Relaxed;
         if !config.quiet {
@@ -290,6 +321,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
             connections,
             loopback: config.dns.loopback_only,
             source,
+            discoveries,
         })
     })
 }
@@ -310,8 +342,8 @@ fn save_interrupted(lookups: &Lookups, config: &Config, source: &str) -> Result<
     Ok(n)
 }
 
-/// Replays the scan from the cache only (no network).
-fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
+/// Replays discovery and the scan from the caches only (no network).
+fn scan_from_cache(config: &Config, inputs: &Inputs) -> Result<ScanResult> {
     let started = Instant::now();
     let cache = ScanCache::load(&config.cache)?.with_context(|| {
         format!(
@@ -336,6 +368,15 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
         config.dns.cache_ttl,
         64,
     ));
+    let municipalities = &inputs.seeds.municipalities;
+    let discoveries = rt.block_on(discover::run(
+        &lookups,
+        municipalities,
+        &inputs.hints,
+        config,
+        false,
+    ))?;
+    let domains = discoveries.domains();
     let progress = Progress::new(
         config.progress,
         config.quiet,
@@ -360,6 +401,7 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
         connections,
         source,
         loopback,
+        discoveries,
     })
 }
 
@@ -405,7 +447,9 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
         .seeds
         .municipalities
         .par_iter()
-        .map(|m: &Municipality| {
+        .map(|seed: &Municipality| {
+            let discovery = result.discoveries.get(&seed.id).cloned();
+            let m = &with_discovered_domain(seed, discovery.as_deref());
             let domain = m.domain.as_ref().map(|d| &d.ascii);
             let scan = domain.and_then(|d| result.scans.get(d)).cloned();
             let probes = scan
@@ -421,9 +465,14 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
                 catalog,
                 &options,
             );
+            let mut verdict = verdict;
+            if let Some(d) = &discovery {
+                apply_discovery(&mut verdict, d);
+            }
             let security = domain.and_then(|d| securities.get(d)).cloned();
             let mut record = Record::new(m, verdict, scan, security);
             record.mark_staleness(result.fresh_since);
+            record.discovery = discovery;
             record
         })
         .collect();
@@ -447,6 +496,49 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
     }
     tracing::info!("classified, {} MB resident", crate::progress::rss_mb());
     model
+}
+
+/// The seed (or override) domains: what a run without discovery would scan.
+fn seed_domains(municipalities: &[Municipality]) -> std::collections::HashSet<DnsName> {
+    municipalities
+        .iter()
+        .filter_map(|m| m.domain.as_ref().map(|d| d.ascii.clone()))
+        .collect()
+}
+
+/// The municipality as classified: with the discovered domain when discovery found one.
+fn with_discovered_domain<'a>(
+    m: &'a Municipality,
+    discovery: Option<&Discovery>,
+) -> std::borrow::Cow<'a, Municipality> {
+    match discovery {
+        Some(d) if d.is_discovered() && d.domain != m.domain => {
+            std::borrow::Cow::Owned(Municipality {
+                domain: d.domain.clone(),
+                domain_problem: None,
+                ..m.clone()
+            })
+        }
+        _ => std::borrow::Cow::Borrowed(m),
+    }
+}
+
+/// The one place discovery touches a verdict (spec §8.7): a domain found by guessing
+/// alone carries the flag `guessed_domain`, and a discovered domain caps the confidence
+/// (guess only 60, one other source 80; the caps are in the convention table). Manual
+/// provider overrides keep theirs.
+fn apply_discovery(verdict: &mut classify::Verdict, d: &Discovery) {
+    if verdict.rule == classify::Rule::Override {
+        return;
+    }
+    if let Some(cap) = d.confidence_cap(discover::conventions::Conventions::embedded()) {
+        verdict.confidence = verdict.confidence.min(cap);
+    }
+    if d.is_guess_only() {
+        verdict.flags.push("guessed_domain".into());
+        verdict.flags.sort();
+        verdict.flags.dedup();
+    }
 }
 
 fn print_summary(model: &SiteModel, quiet: bool) {
@@ -566,7 +658,7 @@ fn build(args: BuildArgs) -> Result<()> {
         Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?.with_gate(&args.gate)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
-    let result = scan_live(&config, domains_of(&inputs.seeds))?;
+    let result = scan_live(&config, &inputs)?;
     // Not during the scan: it would take a core from the scanner and the DNS server.
     let geometry = PendingGeometry::start(&inputs, &config);
     let mut model = classify_all(&inputs, &result, &config);
@@ -654,7 +746,7 @@ fn quality_gate(model: &SiteModel, out: &Path, config: &Config) -> Result<()> {
 fn scan(args: ScanArgs) -> Result<()> {
     let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
     let inputs = load_inputs(&config)?;
-    let result = scan_live(&config, domains_of(&inputs.seeds))?;
+    let result = scan_live(&config, &inputs)?;
     let model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
     Ok(())
@@ -665,7 +757,7 @@ fn render(args: RenderArgs) -> Result<()> {
     let out = args.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
     let inputs = load_inputs(&config)?;
     let geometry = PendingGeometry::start(&inputs, &config);
-    let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
+    let result = scan_from_cache(&config, &inputs)?;
     let mut model = classify_all(&inputs, &result, &config);
     print_summary(&model, config.quiet);
     let published = publish(&mut model, &out, &config, geometry);
