@@ -250,7 +250,7 @@ fn scan_live(config: &Config, inputs: &Inputs) -> Result<ScanResult> {
             .map_err(|_| anyhow::anyhow!("scan tasks still hold the lookup table"))?;
         let elapsed = dns_elapsed;
         if config.discover && !config.quiet {
-            let added = discoveries.added(&scans, &seed_domains(municipalities));
+            let added = discoveries.added(&scans);
             eprintln!(
                 "discover: added {} DNS questions: {} candidate names, {} MX host addresses, {} for scanning the {} discovered domains",
                 added.total(),
@@ -496,14 +496,6 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> SiteMo
     }
     tracing::info!("classified, {} MB resident", crate::progress::rss_mb());
     model
-}
-
-/// The seed (or override) domains: what a run without discovery would scan.
-fn seed_domains(municipalities: &[Municipality]) -> std::collections::HashSet<DnsName> {
-    municipalities
-        .iter()
-        .filter_map(|m| m.domain.as_ref().map(|d| d.ascii.clone()))
-        .collect()
 }
 
 /// The municipality as classified: with the discovered domain when discovery found one.

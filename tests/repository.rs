@@ -27,7 +27,11 @@ fn nothing_reads_data_beside_the_checkout() {
     for dir in ["src", "tests", "bench", ".ci", ".github"] {
         files_under(&root.join(dir), &mut files);
     }
-    assert!(files.len() > 50, "expected the source tree, found {} files", files.len());
+    assert!(
+        files.len() > 50,
+        "expected the source tree, found {} files",
+        files.len()
+    );
     let offenders: Vec<String> = files
         .iter()
         .filter(|f| {
@@ -37,7 +41,10 @@ fn nothing_reads_data_beside_the_checkout() {
         })
         .map(|f| f.strip_prefix(root).unwrap_or(f).display().to_string())
         .collect();
-    assert!(offenders.is_empty(), "these files name {needle}: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "these files name {needle}: {offenders:?}"
+    );
 }
 
 #[test]
@@ -54,6 +61,9 @@ fn the_data_is_in_the_repository() {
     assert!(root.join("world/nsd.conf.example").is_file());
     for readme in ["seeds/README.md", "geodata/README.md", "world/README.md"] {
         let text = std::fs::read_to_string(root.join(readme)).expect(readme);
-        assert!(text.contains("icence"), "{readme} states provenance and licence");
+        assert!(
+            text.contains("icence"),
+            "{readme} states provenance and licence"
+        );
     }
 }

@@ -272,6 +272,8 @@ pub struct Discoveries {
     pub stats: Stats,
     /// Hashes of the questions discovery asked (candidates and their MX hosts).
     pub asked: rustc_hash::FxHashSet<u64>,
+    /// The seed (and override) domains: what a run without discovery scans.
+    pub seed_domains: std::collections::HashSet<crate::name::DnsName>,
 }
 
 /// DNS questions a run asked because of discovery.
@@ -323,8 +325,8 @@ impl Discoveries {
     pub fn added(
         &self,
         scans: &HashMap<crate::name::DnsName, Arc<crate::scan::domain::DomainScan>>,
-        seed_domains: &std::collections::HashSet<crate::name::DnsName>,
     ) -> Added {
+        let seed_domains = &self.seed_domains;
         let mut seen: rustc_hash::FxHashSet<u64> = rustc_hash::FxHashSet::default();
         for (domain, scan) in scans {
             if seed_domains.contains(domain) {

@@ -152,6 +152,10 @@ pub async fn discover_all(
         out.by_id.insert(discovery.0, Arc::new(discovery.1));
     }
     out.stats = stats;
+    out.seed_domains = municipalities
+        .iter()
+        .filter_map(|m| m.domain.as_ref().map(|d| d.ascii.clone()))
+        .collect();
     out.asked = ctx
         .asked
         .into_inner()
@@ -490,5 +494,166 @@ fn tier(source: DomainSource) -> u8 {
         DomainSource::Redirect => 1,
         DomainSource::SeedParent => 2,
         _ => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::lookups::Backend;
+
+    fn lookups() -> Lookups {
+        Lookups::new(Backend::CacheOnly, None, std::time::Duration::ZERO, 1)
+    }
+
+    fn ctx(lookups: &Lookups) -> Ctx<'_> {
+        Ctx {
+            lookups,
+            table: Conventions::embedded(),
+            seed_domains: HashMap::from([
+                ("kolmas.ee".to_string(), vec!["EE-2".to_string()]),
+                (
+                    "amet.ee".to_string(),
+                    vec!["EE-3".to_string(), "EE-4".to_string()],
+                ),
+            ]),
+            web: None,
+            asked: Mutex::new(HashSet::new()),
+            candidate_lookups: AtomicUsize::new(0),
+            host_lookups: AtomicUsize::new(0),
+        }
+    }
+
+    fn guess(domain: &str) -> Proposal {
+        Proposal {
+            domain: domain.into(),
+            source: DomainSource::Guess,
+            how: String::new(),
+            name_match: NameMatch::Exact,
+            may_be_shared: false,
+            rejected: None,
+        }
+    }
+
+    #[test]
+    fn another_municipalitys_domain_reviewed_and_listed_ones_are_ruled_out() {
+        let l = lookups();
+        let c = ctx(&l);
+        assert_eq!(
+            rule_out(&c, "EE-1", &guess("kolmas.ee"), &[]),
+            Some(Rejection::OtherMunicipality { id: "EE-2".into() })
+        );
+        // Its own seed domain is no other municipality's.
+        assert_eq!(rule_out(&c, "EE-2", &guess("kolmas.ee"), &[]), None);
+        // The parent of the own seed domain may be shared by an administration.
+        let parent = Proposal {
+            source: DomainSource::SeedParent,
+            may_be_shared: true,
+            ..guess("amet.ee")
+        };
+        assert_eq!(rule_out(&c, "EE-1", &parent, &[]), None);
+        assert_eq!(
+            rule_out(&c, "EE-1", &guess("arva.ee"), &["arva.ee".to_string()]),
+            Some(Rejection::Reviewed)
+        );
+        assert_eq!(
+            rule_out(&c, "EE-1", &guess("gmail.com"), &[]),
+            Some(Rejection::Consumer)
+        );
+        assert_eq!(rule_out(&c, "EE-1", &guess("arva.ee"), &[]), None);
+    }
+
+    fn pending(id: &str, survivors: &[(&str, NameMatch)]) -> Pending {
+        let mut p = Pending {
+            id: id.into(),
+            country: "es",
+            original: None,
+            origin: DomainSource::None,
+            tried: Vec::new(),
+            survivors: Vec::new(),
+            guesses: HashSet::new(),
+        };
+        for (domain, m) in survivors {
+            let proposal = Proposal {
+                name_match: *m,
+                ..guess(domain)
+            };
+            p.survivors.push(Survivor {
+                proposal: proposal.clone(),
+                mx: "MX mx.x".into(),
+                trial: p.tried.len(),
+            });
+            p.tried.push(trial(
+                &proposal,
+                TrialOutcome::RankedLower,
+                "MX mx.x".into(),
+            ));
+        }
+        p
+    }
+
+    #[test]
+    fn namesakes_and_truncations_are_settled() {
+        let mut all = vec![
+            pending("ES-1", &[("pozuelo.es", NameMatch::Exact)]),
+            pending(
+                "ES-2",
+                &[
+                    ("pozuelo.es", NameMatch::Partial),
+                    ("pozuelodearagon.es", NameMatch::Exact),
+                ],
+            ),
+            pending("ES-3", &[("sama.es", NameMatch::Exact)]),
+            pending("ES-4", &[("sama.es", NameMatch::Exact)]),
+        ];
+        settle_claims(&mut all);
+        // The whole name wins over a truncation.
+        assert_eq!(all[0].survivors.len(), 1);
+        assert_eq!(all[1].survivors.len(), 1);
+        assert_eq!(all[1].survivors[0].proposal.domain, "pozuelodearagon.es");
+        assert!(all[1].tried[0].detail.contains("a better match for ES-1"));
+        // Equal claims: nobody.
+        assert!(all[2].survivors.is_empty() && all[3].survivors.is_empty());
+        assert!(all[2].tried[0].detail.contains("also matches ES-4"));
+        assert_eq!(all[3].tried[0].outcome, TrialOutcome::Rejected);
+    }
+
+    #[test]
+    fn the_choice_prefers_evidence_then_rank() {
+        let mut p = pending(
+            "ES-1",
+            &[
+                ("abajas.com", NameMatch::Exact),
+                ("abajas.es", NameMatch::Exact),
+            ],
+        );
+        let web = Proposal {
+            source: DomainSource::Website,
+            name_match: NameMatch::Partial,
+            ..guess("ayto-abajas.org")
+        };
+        p.survivors.push(Survivor {
+            proposal: web.clone(),
+            mx: "MX mx.y".into(),
+            trial: p.tried.len(),
+        });
+        p.tried
+            .push(trial(&web, TrialOutcome::RankedLower, "MX mx.y".into()));
+        let mut stats = Stats::default();
+        let (_, d) = choose(p, &mut stats);
+        assert_eq!(d.source, DomainSource::Website);
+        assert_eq!(d.domain.as_ref().unwrap().ascii.to_string(), "ayto-abajas.org");
+        assert_eq!(stats.found, 1);
+        let p = pending(
+            "ES-2",
+            &[
+                ("abajas.com", NameMatch::Exact),
+                ("abajas.es", NameMatch::Exact),
+            ],
+        );
+        let (_, d) = choose(p, &mut stats);
+        assert_eq!(d.domain.as_ref().unwrap().ascii.to_string(), "abajas.es");
+        assert!(d.is_guess_only());
+        assert_eq!(d.tried[1].outcome, TrialOutcome::Chosen);
     }
 }

@@ -1141,9 +1141,7 @@ mod tests {
     fn world_dir() -> Option<PathBuf> {
         let dir = std::env::var_os("MXMAP_WORLD")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("world")
-            });
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("world"));
         dir.is_dir().then_some(dir)
     }
 
