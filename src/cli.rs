@@ -223,6 +223,10 @@ pub struct CommonArgs {
     /// files); by default such a site is refused and the published one kept.
     #[arg(long)]
     pub allow_oversized_site: bool,
+    /// Keep every seed domain as it is: no domain discovery for municipalities whose
+    /// seed has no domain or one that receives no mail.
+    #[arg(long)]
+    pub no_discover: bool,
 }
 
 /// How to reach DNS.
@@ -299,9 +303,14 @@ pub struct ProbeArgs {
     /// SMTP port to probe (only with --loopback-only; real MX hosts listen on 25).
     #[arg(long, value_name = "PORT")]
     pub smtp_port: Option<u16>,
-    /// HTTPS port for MTA-STS policy fetches (only with --loopback-only; 443 otherwise).
+    /// HTTPS port for MTA-STS policy fetches and website visits (only with
+    /// --loopback-only; 443 otherwise).
     #[arg(long, value_name = "PORT")]
     pub https_port: Option<u16>,
+    /// HTTP port for the website visits of domain discovery (only with --loopback-only;
+    /// 80 otherwise).
+    #[arg(long, value_name = "PORT")]
+    pub http_port: Option<u16>,
     /// SMTP sessions in flight at most (each address still gets one at a time).
     #[arg(long, value_name = "N")]
     pub smtp_concurrency: Option<usize>,

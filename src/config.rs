@@ -78,8 +78,10 @@ pub struct ProbeSettings {
     pub ehlo_name: String,
     /// SMTP port (25 unless loopback-only).
     pub smtp_port: u16,
-    /// HTTPS port of MTA-STS policy hosts (443 unless loopback-only).
+    /// HTTPS port of MTA-STS policy hosts and websites (443 unless loopback-only).
     pub https_port: u16,
+    /// HTTP port of websites visited by domain discovery (80 unless loopback-only).
+    pub http_port: u16,
     /// Global cap on concurrent SMTP sessions.
     pub concurrency: usize,
     /// SMTP connect timeout.
@@ -101,6 +103,7 @@ impl Default for ProbeSettings {
             ehlo_name: default_ehlo_name(),
             smtp_port: 25,
             https_port: 443,
+            http_port: 80,
             concurrency: 16,
             connect_timeout: Duration::from_secs(10),
             reply_timeout: Duration::from_secs(30),
@@ -151,6 +154,10 @@ impl ProbeSettings {
         if let Some(port) = args.https_port {
             loopback_flag("--https-port")?;
             settings.https_port = port;
+        }
+        if let Some(port) = args.http_port {
+            loopback_flag("--http-port")?;
+            settings.http_port = port;
         }
         if let Some(pem) = &args.trust_pem {
             loopback_flag("--trust-pem")?;
@@ -222,6 +229,9 @@ pub struct Config {
     pub progress: ProgressMode,
     /// Quiet output.
     pub quiet: bool,
+    /// Domain discovery for municipalities without a usable domain (`--no-discover`
+    /// turns it off).
+    pub discover: bool,
 }
 
 /// The optional config file. Every value keeps its place in the file, so an error
@@ -538,6 +548,7 @@ impl Config {
             gate_enabled: true,
             progress: common.progress,
             quiet: common.quiet,
+            discover: !common.no_discover,
         })
     }
 }

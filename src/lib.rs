@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod countries;
+pub mod discover;
 pub mod evidence;
 pub mod faults;
 pub mod geo;

@@ -17,6 +17,7 @@ use crate::classify::rules::RuleBook;
 use crate::classify::{self, Category};
 use crate::cli::{BuildArgs, Command, RenderArgs, ScanArgs, ServeWorldArgs};
 use crate::config::{Config, Nameservers};
+use crate::discover::{self, Discoveries, Discovery};
 use crate::evidence::Timestamp;
 use crate::grade::{self, Security, SecurityInput};
 use crate::interrupt::{self, Critical, Interrupted, Phase};
@@ -63,6 +64,8 @@ struct Inputs {
     /// Shared with the map geometry thread.
     seeds: Arc<Seeds>,
     overrides: Overrides,
+    /// What the overrides tell domain discovery, by seed id.
+    hints: HashMap<String, discover::Hints>,
 }
 
 fn load_inputs(config: &Config) -> Result<Inputs> {
@@ -97,21 +100,31 @@ fn load_inputs(config: &Config) -> Result<Inputs> {
             }
         }
     }
+    let hints = discovery_hints(&overrides);
     Ok(Inputs {
         seeds: Arc::new(seeds),
         overrides,
+        hints,
     })
 }
 
-fn domains_of(seeds: &Seeds) -> Vec<DnsName> {
-    let mut domains: Vec<DnsName> = seeds
-        .municipalities
-        .iter()
-        .filter_map(|m| m.domain.as_ref().map(|d| d.ascii.clone()))
-        .collect();
-    domains.sort();
-    domains.dedup();
-    domains
+/// Websites, reviewed rejections and domain overrides, for domain discovery.
+fn discovery_hints(overrides: &Overrides) -> HashMap<String, discover::Hints> {
+    overrides
+        .ids()
+        .map(|id| {
+            let hints = discover::Hints {
+                website: overrides.get(id, Kind::Website).map(|o| o.value.clone()),
+                rejected: overrides
+                    .all(id, Kind::RejectDomain)
+                    .filter_map(|o| Domain::parse(&o.value).ok())
+                    .map(|d| d.ascii.to_string())
+                    .collect(),
+                overridden: overrides.get(id, Kind::Domain).is_some(),
+            };
+            (id.to_string(), hints)
+        })
+        .collect()
 }
 
 /// The result of a scan (live or replayed from the cache).
@@ -122,6 +135,8 @@ struct ScanResult {
     connections: Connections,
     source: String,
     loopback: bool,
+    /// How each municipality's mail domain was found.
+    discoveries: Discoveries,
     /// The updated cache, written beside the real one until the run may publish.
     pending: Option<PendingCache>,
 }
@@ -192,8 +207,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Scans live and updates the cache (in place, or pending per `save`).
-fn scan_live(config: &Config, domains: Vec<DnsName>, save: CacheSave) -> Result<ScanResult> {
+/// Discovers missing mail domains, scans live and updates the cache (in place, or
+/// pending per `save`).
+fn scan_live(config: &Config, inputs: &Inputs, save: CacheSave) -> Result<ScanResult> {
     let rt = runtime()?;
     rt.block_on(async {
         let mut server = None;
@@ -257,7 +273,12 @@ fn scan_live(config: &Config, domains: Vec<DnsName>, save: CacheSave) -> Result<
             config.dns.cache_ttl,
             config.dns.concurrency,
         ));
+        // Discovery asks before the scan, through the same memo; its questions and time
+        // count in the scan's figures below (and its own line says how many were its).
         let started = Instant::now();
+        let municipalities = &inputs.seeds.municipalities;
+        let discoveries = discover::run(&lookups, municipalities, &inputs.hints, config, true).await?;
+        let domains = discoveries.domains();
         let total = domains.len();
         enter_phase(Phase::Scan, config, &format!("{total} domains"));
         let progress = Progress::new(config.progress, config.quiet, "scan", total as u64);
@@ -314,6 +335,17 @@ fn scan_live(config: &Config, domains: Vec<DnsName>, save: CacheSave) -> Result<
         let mut lookups = Arc::try_unwrap(lookups)
             .map_err(|_| anyhow::anyhow!("scan tasks still hold the lookup table"))?;
         let elapsed = dns_elapsed;
+        if config.discover && !config.quiet {
+            let added = discoveries.added(&scans);
+            eprintln!(
+                "discover: added {} DNS questions: {} candidate names, {} MX host addresses, {} for scanning the {} discovered domains",
+                added.total(),
+                added.candidates,
+                added.hosts,
+                added.scan_questions,
+                added.domains
+            );
+        }
         let stats = &lookups.stats;
         use std::sync::atomic::Ordering::Relaxed;
         if !config.quiet {
@@ -386,6 +418,7 @@ fn scan_live(config: &Config, domains: Vec<DnsName>, save: CacheSave) -> Result<
             loopback: config.dns.loopback_only,
             source,
             pending,
+            discoveries,
         })
     })
 }
@@ -434,8 +467,8 @@ fn save_interrupted(
     Ok(())
 }
 
-/// Replays the scan from the cache only (no network).
-fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult> {
+/// Replays discovery and the scan from the caches only (no network).
+fn scan_from_cache(config: &Config, inputs: &Inputs) -> Result<ScanResult> {
     let started = Instant::now();
     let cache = ScanCache::load(&config.cache)?.with_context(|| {
         format!(
@@ -460,6 +493,15 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
         config.dns.cache_ttl,
         64,
     ));
+    let municipalities = &inputs.seeds.municipalities;
+    let discoveries = rt.block_on(discover::run(
+        &lookups,
+        municipalities,
+        &inputs.hints,
+        config,
+        false,
+    ))?;
+    let domains = discoveries.domains();
     enter_phase(
         Phase::Scan,
         config,
@@ -490,6 +532,7 @@ fn scan_from_cache(config: &Config, domains: Vec<DnsName>) -> Result<ScanResult>
         source,
         loopback,
         pending: None,
+        discoveries,
     })
 }
 
@@ -536,6 +579,7 @@ fn record_of(
     result: &ScanResult,
     inputs: &Inputs,
     options: &Options,
+    discovery: Option<&Discovery>,
 ) -> Record {
     let catalog = Catalog::embedded();
     let probes = scan
@@ -557,7 +601,12 @@ fn record_of(
         )
     }));
     match (classified, &m.domain) {
-        (Ok(verdict), _) => Record::new(m, verdict, scan, security),
+        (Ok(mut verdict), _) => {
+            if let Some(d) = discovery {
+                apply_discovery(&mut verdict, d);
+            }
+            Record::new(m, verdict, scan, security)
+        }
         (Err(panic), Some(domain)) => {
             let why = format!(
                 "internal error while classifying: {}",
@@ -634,9 +683,11 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> Result
         .seeds
         .municipalities
         .par_iter()
-        .map(|m: &Municipality| {
+        .map(|seed: &Municipality| {
             crate::faults::pause(Phase::Classify);
             interrupt::check()?;
+            let discovery = result.discoveries.get(&seed.id).cloned();
+            let m = &with_discovered_domain(seed, discovery.as_deref());
             let domain = m.domain.as_ref().map(|d| &d.ascii);
             if let Some((d, why)) = domain.and_then(|d| grading_failed.get(d).map(|w| (d, w))) {
                 return Ok(failed_record(m, d, why, result, inputs, &options));
@@ -655,8 +706,17 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> Result
                 ));
             }
             let security = domain.and_then(|d| securities.get(d)).cloned();
-            let mut record = record_of(m, scan, security, result, inputs, &options);
+            let mut record = record_of(
+                m,
+                scan,
+                security,
+                result,
+                inputs,
+                &options,
+                discovery.as_deref(),
+            );
             record.mark_staleness(result.fresh_since);
+            record.discovery = discovery;
             Ok(record)
         })
         .collect::<Result<_, Interrupted>>()?;
@@ -680,6 +740,41 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> Result
     }
     tracing::info!("classified, {} MB resident", crate::progress::rss_mb());
     Ok(model)
+}
+
+/// The municipality as classified: with the discovered domain when discovery found one.
+fn with_discovered_domain<'a>(
+    m: &'a Municipality,
+    discovery: Option<&Discovery>,
+) -> std::borrow::Cow<'a, Municipality> {
+    match discovery {
+        Some(d) if d.is_discovered() && d.domain != m.domain => {
+            std::borrow::Cow::Owned(Municipality {
+                domain: d.domain.clone(),
+                domain_problem: None,
+                ..m.clone()
+            })
+        }
+        _ => std::borrow::Cow::Borrowed(m),
+    }
+}
+
+/// The one place discovery touches a verdict (spec §8.7): a domain found by guessing
+/// alone carries the flag `guessed_domain`, and a discovered domain caps the confidence
+/// (guess only 60, one other source 80; the caps are in the convention table). Manual
+/// provider overrides keep theirs.
+fn apply_discovery(verdict: &mut classify::Verdict, d: &Discovery) {
+    if verdict.rule == classify::Rule::Override {
+        return;
+    }
+    if let Some(cap) = d.confidence_cap(discover::conventions::Conventions::embedded()) {
+        verdict.confidence = verdict.confidence.min(cap);
+    }
+    if d.is_guess_only() {
+        verdict.flags.push("guessed_domain".into());
+        verdict.flags.sort();
+        verdict.flags.dedup();
+    }
 }
 
 fn print_summary(model: &SiteModel, quiet: bool) {
@@ -831,7 +926,7 @@ fn build(args: BuildArgs) -> Result<()> {
     crate::clock::apply(args.common.clock.as_deref(), config.dns.loopback_only)?;
     crate::site::budget::allow_oversized(args.common.allow_oversized_site);
     let inputs = load_inputs(&config)?;
-    let result = scan_live(&config, domains_of(&inputs.seeds), CacheSave::Deferred)?;
+    let result = scan_live(&config, &inputs, CacheSave::Deferred)?;
     // Not during the scan: it would take a core from the scanner and the DNS server.
     let geometry = PendingGeometry::start(&inputs, &config);
     let published = classify_all(&inputs, &result, &config).and_then(|mut model| {
@@ -960,7 +1055,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
     crate::clock::apply(args.common.clock.as_deref(), config.dns.loopback_only)?;
     let inputs = load_inputs(&config)?;
-    let result = scan_live(&config, domains_of(&inputs.seeds), CacheSave::Now)?;
+    let result = scan_live(&config, &inputs, CacheSave::Now)?;
     let model = classify_all(&inputs, &result, &config)?;
     print_summary(&model, config.quiet);
     Ok(())
@@ -972,7 +1067,7 @@ fn render(args: RenderArgs) -> Result<()> {
     let folder = check_out(&out, &config, args.force)?;
     let inputs = load_inputs(&config)?;
     let geometry = PendingGeometry::start(&inputs, &config);
-    let result = scan_from_cache(&config, domains_of(&inputs.seeds))?;
+    let result = scan_from_cache(&config, &inputs)?;
     // The cache tells whether this is a loopback run, so the clock is set only now
     // (before the run's time is taken for the site and the history).
     crate::clock::apply(args.common.clock.as_deref(), result.loopback)?;

@@ -93,6 +93,9 @@ pub struct Municipality {
     pub domain: Option<Domain>,
     /// Why the seed's domain could not be used (kept for the page and the data files).
     pub domain_problem: Option<String>,
+    /// The municipality's website (an `http(s)` URL or a host), when the seed gives one:
+    /// domain discovery reads it when the domain receives no mail.
+    pub website: Option<String>,
     /// OpenStreetMap relation id (joins the map geometry).
     pub osm_relation_id: Option<u64>,
     /// Population, when known.
@@ -222,6 +225,7 @@ struct RawSeed {
     country: Option<String>,
     region: Option<String>,
     domain: Option<String>,
+    website: Option<String>,
     osm_relation_id: Option<serde_json::Value>,
     population: Option<serde_json::Value>,
 }
@@ -361,6 +365,10 @@ pub fn parse_file(text: &str, file: &Path, country: &'static Country) -> Result<
             region: seed.region.filter(|r| !r.trim().is_empty()),
             domain,
             domain_problem,
+            website: seed
+                .website
+                .map(|w| w.trim().to_string())
+                .filter(|w| !w.is_empty()),
             osm_relation_id,
             population,
             origin,

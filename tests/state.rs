@@ -154,6 +154,8 @@ fn build(dir: &Path, resolver: &str, state: &State, site: &Path, extra: &[&str])
 fn state_command(dir: &Path, state: &State, args: &[&str]) -> Output {
     let mut cmd = mxmap(dir);
     cmd.arg("state").args(args);
+    // As in a checkout: the data folders are where the configuration says.
+    fixture_inputs(&mut cmd);
     state.args(&mut cmd);
     run(cmd, Duration::from_secs(120))
 }

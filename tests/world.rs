@@ -153,6 +153,86 @@ fn full_offline_build_of_all_47_countries() {
         std::fs::read(site.join("data.json")).unwrap(),
         std::fs::read(again.join("data.json")).unwrap()
     );
+
+    check_discovery(tmp.path(), &data, &cache, &records);
+}
+
+/// Rules of a municipality without a usable mail domain.
+const NO_MAIL: [&str; 5] = ["no_domain", "nxdomain", "no_mx", "null_mx", "dead_domain"];
+
+/// Domain discovery on the whole world (issue 17): far fewer municipalities without a
+/// usable mail domain, evidence for every discovered one, and not one record whose seed
+/// domain receives mail changed (compared with a render of the same cache without
+/// discovery).
+fn check_discovery(dir: &Path, data: &Path, cache: &Path, records: &[Value]) {
+    let without = |rs: &[Value]| {
+        rs.iter()
+            .filter(|r| NO_MAIL.contains(&r["rule"].as_str().unwrap()))
+            .count()
+    };
+    let discovered: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r["domain_source"].as_str(),
+                Some("seed" | "override" | "none")
+            )
+        })
+        .collect();
+    for r in &discovered {
+        let evidence = r["domain_evidence"].as_array().map(Vec::len).unwrap_or(0);
+        let chosen = r["domain_candidates"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["outcome"] == "chosen" && c["domain"] == r["domain_ascii"])
+        });
+        assert!(
+            evidence >= 2 && chosen,
+            "discovered without evidence: {r:#}"
+        );
+    }
+    let mut cmd = mxmap(dir);
+    cmd.arg("render")
+        .arg("--no-discover")
+        .arg("--data")
+        .arg(data)
+        .arg("--overrides")
+        .arg(root().join("seeds/overrides.toml"))
+        .arg("--cache")
+        .arg(cache)
+        .arg("--out")
+        .arg(dir.join("without"))
+        .args(["--progress", "none", "--no-quality-gate"]);
+    ok(&run(cmd, Duration::from_secs(600)));
+    let before = data_json(&dir.join("without"));
+    let after: HashMap<&str, &Value> = records
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r))
+        .collect();
+    let mut kept = 0;
+    for r in &before {
+        if NO_MAIL.contains(&r["rule"].as_str().unwrap()) || r["rule"] == "dns_error" {
+            continue;
+        }
+        kept += 1;
+        assert_eq!(
+            &r,
+            after.get(r["id"].as_str().unwrap()).unwrap(),
+            "a record whose seed domain receives mail changed"
+        );
+    }
+    println!(
+        "discovery: {} municipalities without a usable mail domain before, {} after ({} discovered); {kept} records whose seed domain receives mail unchanged",
+        without(&before),
+        without(records),
+        discovered.len()
+    );
+    assert!(without(&before) > 4_300, "{} before", without(&before));
+    assert!(
+        without(records) <= 3_000,
+        "{} without a usable mail domain",
+        without(records)
+    );
+    assert!(kept > 31_000, "{kept}");
 }
 
 fn select<'a>(root: ElementRef<'a>, css: &str) -> Vec<ElementRef<'a>> {

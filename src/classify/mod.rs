@@ -100,6 +100,8 @@ fn note(o: &overrides::Override) -> OverrideNote {
             Kind::Provider => "provider",
             Kind::BackendHint => "backend_hint",
             Kind::Status => "status",
+            Kind::Website => "website",
+            Kind::RejectDomain => "reject_domain",
         }
         .to_string(),
         value: o.value.clone(),

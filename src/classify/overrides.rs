@@ -23,6 +23,11 @@ pub enum Kind {
     BackendHint,
     /// Administrative status.
     Status,
+    /// The municipality's website (read by domain discovery when its domain receives
+    /// no mail).
+    Website,
+    /// A discovered candidate domain a maintainer rejected: never tried again.
+    RejectDomain,
 }
 
 /// When a provider override applies.
@@ -153,6 +158,18 @@ impl Overrides {
                         );
                     }
                 }
+                Kind::Website => {
+                    if !is_website(&o.value) {
+                        bail!(
+                            "{at}: website override for {id:?} must be an http(s) URL or a host name, found {:?}",
+                            o.value
+                        );
+                    }
+                }
+                Kind::RejectDomain => {
+                    Domain::parse(&o.value)
+                        .map_err(|why| anyhow::anyhow!("{at}: rejected domain: {why}"))?;
+                }
                 Kind::Status => {
                     if !STATUSES.contains(&o.value.as_str()) {
                         bail!(
@@ -181,6 +198,21 @@ impl Overrides {
         self.by_id.get(id)?.iter().find(|o| o.kind == kind)
     }
 
+    /// Every override of `kind` for a municipality (several `reject_domain` entries may
+    /// name one municipality).
+    pub fn all(&self, id: &str, kind: Kind) -> impl Iterator<Item = &Override> {
+        self.by_id
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(move |o| o.kind == kind)
+    }
+
+    /// Every municipality id with active overrides.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.by_id.keys().map(String::as_str)
+    }
+
     /// Number of active overrides.
     pub fn len(&self) -> usize {
         self.by_id.values().map(Vec::len).sum()
@@ -190,6 +222,17 @@ impl Overrides {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+}
+
+/// An `http(s)://host[/…]` URL or a bare host name.
+fn is_website(value: &str) -> bool {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .unwrap_or(value);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    !value.contains(char::is_whitespace) && Domain::parse(host).is_ok()
 }
 
 fn same_country(a: &str, b: &str) -> bool {
@@ -204,4 +247,65 @@ fn is_iso_date(text: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seeds() -> Seeds {
+        let text = r#"[{"id": "EE-1", "name": "A"}, {"id": "EE-2", "name": "B"}]"#;
+        crate::seeds::parse_file(
+            text,
+            Path::new("ee.json"),
+            crate::countries::by_code("ee").unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn parse(body: &str) -> Result<Overrides> {
+        Overrides::parse(
+            body,
+            Path::new("o.toml"),
+            &seeds(),
+            Catalog::embedded(),
+            "2026-01-01",
+        )
+    }
+
+    const TAIL: &str = "reason = \"r\"\nsource = \"s\"\nreviewed = \"2026-01-01\"\n";
+
+    #[test]
+    fn websites_and_rejected_domains() {
+        let text = format!(
+            "[[override]]\nid = \"EE-1\"\nkind = \"website\"\nvalue = \"https://www.a.ee/kontakt\"\n{TAIL}\
+             [[override]]\nid = \"EE-1\"\nkind = \"reject_domain\"\nvalue = \"a.ee\"\n{TAIL}\
+             [[override]]\nid = \"EE-1\"\nkind = \"reject_domain\"\nvalue = \"avald.ee\"\n{TAIL}"
+        );
+        let o = parse(&text).unwrap();
+        assert_eq!(
+            o.get("EE-1", Kind::Website).unwrap().value,
+            "https://www.a.ee/kontakt"
+        );
+        let rejected: Vec<&str> = o
+            .all("EE-1", Kind::RejectDomain)
+            .map(|o| o.value.as_str())
+            .collect();
+        assert_eq!(rejected, ["a.ee", "avald.ee"]);
+        assert_eq!(o.ids().collect::<Vec<_>>(), ["EE-1"]);
+    }
+
+    #[test]
+    fn bad_websites_and_rejections_name_file_and_line() {
+        let text = format!(
+            "[[override]]\nid = \"EE-2\"\nkind = \"website\"\nvalue = \"not a url\"\n{TAIL}"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("o.toml:2") && err.contains("website"), "{err}");
+        let text = format!(
+            "[[override]]\nid = \"EE-2\"\nkind = \"reject_domain\"\nvalue = \"x..ee\"\n{TAIL}"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("rejected domain"), "{err}");
+    }
 }

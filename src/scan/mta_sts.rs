@@ -365,8 +365,8 @@ fn verify_chain(
 /// Accepts any certificate during the handshake (it is validated afterwards, so the
 /// failure can be recorded) but still checks the handshake signatures.
 #[derive(Debug)]
-struct RecordingVerifier {
-    provider: Arc<CryptoProvider>,
+pub(crate) struct RecordingVerifier {
+    pub(crate) provider: Arc<CryptoProvider>,
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -416,18 +416,18 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// A parsed HTTP/1.x response.
+/// A parsed HTTP/1.x response (also read by the website visits of domain discovery).
 #[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    oversized: bool,
-    framing_problem: Option<String>,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) oversized: bool,
+    pub(crate) framing_problem: Option<String>,
 }
 
 impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -438,7 +438,10 @@ impl Response {
 /// Reads status line, headers and body: `Content-Length`, chunked, or delimited by the
 /// close. At most [`MAX_HEAD`] header bytes and `max_body` body bytes are kept; reading
 /// stops there.
-async fn read_response<S: AsyncRead + Unpin>(stream: &mut S, max_body: usize) -> Result<Response> {
+pub(crate) async fn read_response<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    max_body: usize,
+) -> Result<Response> {
     let mut buf = Vec::with_capacity(4096);
     let head_end = loop {
         if let Some(pos) = find(&buf, b"\r\n\r\n") {

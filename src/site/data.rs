@@ -8,9 +8,21 @@ use serde::Serialize;
 
 use super::model::{Record, SiteModel, Stats, pct};
 use crate::classify::EvidenceItem;
+use crate::discover::{Trial, TrialOutcome};
+
+/// The slug of a candidate's outcome (as in data.json).
+fn outcome_slug(outcome: &TrialOutcome) -> &'static str {
+    match outcome {
+        TrialOutcome::Chosen => "chosen",
+        TrialOutcome::RankedLower => "ranked_lower",
+        TrialOutcome::NoMail => "no_mail",
+        TrialOutcome::LookupFailed => "lookup_failed",
+        TrialOutcome::Rejected => "rejected",
+    }
+}
 
 /// Scalar columns of `data.csv`, in order (also the scalar fields of `data.json`).
-pub const CSV_COLUMNS: [&str; 31] = [
+pub const CSV_COLUMNS: [&str; 33] = [
     "id",
     "name",
     "country",
@@ -42,6 +54,8 @@ pub const CSV_COLUMNS: [&str; 31] = [
     "grade_reason",
     "failed_checks",
     "page",
+    "domain_source",
+    "domain_candidates",
 ];
 
 #[derive(Serialize)]
@@ -82,6 +96,9 @@ struct DataRecord<'a> {
     mx_hosts: Vec<String>,
     evidence: &'a [EvidenceItem],
     page: &'a str,
+    domain_source: &'static str,
+    domain_evidence: &'a [String],
+    domain_candidates: &'a [Trial],
 }
 
 fn data_record(r: &Record) -> DataRecord<'_> {
@@ -144,6 +161,9 @@ fn data_record(r: &Record) -> DataRecord<'_> {
             .unwrap_or_default(),
         evidence: &v.evidence,
         page: &r.page,
+        domain_source: r.domain_source().slug(),
+        domain_evidence: r.discovery.as_ref().map_or(&[], |d| &d.evidence),
+        domain_candidates: r.discovery.as_ref().map_or(&[], |d| &d.tried),
     }
 }
 
@@ -314,11 +334,38 @@ pub fn write_data_csv<'a>(
                 d.grade_reason.clone().unwrap_or_default(),
                 d.failed_checks.join(";"),
                 d.page.to_string(),
+                d.domain_source.to_string(),
+                d.domain_candidates
+                    .iter()
+                    .map(|c| format!("{}={}", c.domain, outcome_slug(&c.outcome)))
+                    .collect::<Vec<_>>()
+                    .join(";"),
             ]
             .map(csv_cell),
         )?;
     }
     writer.flush()?;
+    Ok(())
+}
+
+/// `data/review.csv`: every discovered domain with its evidence (see
+/// [`crate::discover::review`]).
+pub fn write_review_csv<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    out: impl std::io::Write,
+) -> anyhow::Result<()> {
+    let rows = records.into_iter().filter_map(|r| {
+        Some(crate::discover::review::ReviewRow {
+            id: &r.id,
+            name: &r.name,
+            country: r.country.code,
+            provider: &r.verdict.provider,
+            confidence: r.verdict.confidence,
+            page: &r.page,
+            discovery: r.discovery.as_deref()?,
+        })
+    });
+    crate::discover::review::write_csv(rows, out)?;
     Ok(())
 }
 

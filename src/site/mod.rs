@@ -271,6 +271,13 @@ fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
             Box::new(move |w| data::write_data_csv(records(), w)),
         ));
     }
+    // Every discovered domain with its evidence, for maintainers to confirm or reject.
+    let review_rows = model.records.iter().filter(|r| r.is_discovered()).count();
+    jobs.push((
+        "data/review.csv".into(),
+        review_rows,
+        Box::new(|w| data::write_review_csv(&model.records, w)),
+    ));
     let dir = out.dir;
     let written: Vec<Result<data::Download>> = jobs
         .par_iter()

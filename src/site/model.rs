@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::slug::municipality_slug;
 use crate::classify::{Category, Jurisdiction, MxLocation, Rule, Verdict};
 use crate::countries::Country;
+use crate::discover::{Discovery, DomainSource};
 use crate::evidence::Timestamp;
 use crate::grade::{Letter, Security};
 use crate::scan::domain::DomainScan;
@@ -84,6 +85,8 @@ pub struct Record {
     pub slug: String,
     /// Page path relative to the site root, ending in `/`.
     pub page: String,
+    /// How the mail domain was found (absent when discovery did not run).
+    pub discovery: Option<Arc<Discovery>>,
 }
 
 impl Record {
@@ -126,7 +129,31 @@ impl Record {
             security,
             stale: false,
             slug,
+            discovery: None,
         }
+    }
+
+    /// Where the mail domain came from (`seed` or `none` when discovery did not run).
+    pub fn domain_source(&self) -> DomainSource {
+        match (&self.discovery, &self.domain) {
+            (Some(d), _) => d.source,
+            (None, Some(_)) => DomainSource::Seed,
+            (None, None) => DomainSource::None,
+        }
+    }
+
+    /// One sentence for the page: how the mail domain was found.
+    pub fn domain_sentence(&self) -> String {
+        match &self.discovery {
+            Some(d) => d.sentence(),
+            None if self.domain.is_some() => "The mail domain is the one in the seed list.".into(),
+            None => "The seed list has no mail domain for this municipality.".into(),
+        }
+    }
+
+    /// True when discovery found the domain (a guess, the website, a redirect …).
+    pub fn is_discovered(&self) -> bool {
+        self.discovery.as_ref().is_some_and(|d| d.is_discovered())
     }
 
     /// Marks the record stale when its MX answer is older than `fresh_since` (the

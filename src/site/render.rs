@@ -707,6 +707,8 @@ struct AnomaliesPage<'a> {
     country_name: &'static str,
     total: usize,
     rows: Vec<MunicipalityRow<'a>>,
+    /// Municipalities whose mail domain discovery found, with its evidence.
+    discovered: Vec<(String, &'a Record)>,
 }
 
 /// `{cc}/anomalies/`: the municipalities of a country whose verdict deserves a second
@@ -725,6 +727,13 @@ pub fn anomalies(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Res
         country_name: c.country.name,
         total: c.records.len(),
         rows: municipality_rows(model, &members, "../", &maps.unmapped_set()),
+        discovered: c
+            .records
+            .iter()
+            .map(|&i| &model.records[i])
+            .filter(|r| r.is_discovered())
+            .map(|r| (format!("../m/{}/", r.slug), r))
+            .collect(),
     }
     .render()
     .with_context(|| format!("rendering {}anomalies/", c.page))
