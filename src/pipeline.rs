@@ -277,10 +277,21 @@ fn scan_live(config: &Config, inputs: &Inputs, save: CacheSave) -> Result<ScanRe
         // count in the scan's figures below (and its own line says how many were its).
         let started = Instant::now();
         let municipalities = &inputs.seeds.municipalities;
-        let discoveries = discover::run(&lookups, municipalities, &inputs.hints, config, true).await?;
+        enter_phase(
+            Phase::Scan,
+            config,
+            &format!("{} municipalities", municipalities.len()),
+        );
+        // Discovery is the scan's first part: a signal keeps its answers too.
+        let discoveries = tokio::select! {
+            found = discover::run(&lookups, municipalities, &inputs.hints, config, true) => found?,
+            interrupted = interrupt::wait() => {
+                save_interrupted(&lookups, None, config, &source)?;
+                return Err(interrupted.into());
+            }
+        };
         let domains = discoveries.domains();
         let total = domains.len();
-        enter_phase(Phase::Scan, config, &format!("{total} domains"));
         let progress = Progress::new(config.progress, config.quiet, "scan", total as u64);
         // A signal stops the scan, keeps every answer so far in the cache and exits: the
         // next run reuses them (they are fresh) and so resumes where this one stopped.

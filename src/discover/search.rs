@@ -108,6 +108,9 @@ pub async fn discover_all(
     hints: &HashMap<String, Hints>,
     settings: &Settings,
 ) -> Discoveries {
+    if !settings.enabled {
+        return seeds_as_they_are(municipalities, hints);
+    }
     let table = Conventions::embedded();
     let mut seed_domains: HashMap<String, Vec<String>> = HashMap::new();
     for m in municipalities {
@@ -162,6 +165,31 @@ pub async fn discover_all(
         .unwrap_or_else(|e| e.into_inner())
         .iter()
         .map(|(name, rtype)| super::question_hash(name, *rtype))
+        .collect();
+    out
+}
+
+/// Discovery switched off (`--no-discover`): every seed domain as it is, without a
+/// question asked, so the scan starts at once.
+fn seeds_as_they_are(
+    municipalities: &[Municipality],
+    hints: &HashMap<String, Hints>,
+) -> Discoveries {
+    let mut out = Discoveries::default();
+    for m in municipalities {
+        let source = match (&m.domain, hints.get(&m.id).is_some_and(|h| h.overridden)) {
+            (None, _) => DomainSource::None,
+            (Some(_), true) => DomainSource::Override,
+            (Some(_), false) => DomainSource::Seed,
+        };
+        out.by_id.insert(
+            m.id.clone(),
+            Arc::new(Discovery::plain(source, m.domain.clone())),
+        );
+    }
+    out.seed_domains = municipalities
+        .iter()
+        .filter_map(|m| m.domain.as_ref().map(|d| d.ascii.clone()))
         .collect();
     out
 }
