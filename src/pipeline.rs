@@ -1074,7 +1074,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     config.shard = args.shard;
     let mut inputs = load_inputs(&config)?;
     if let Some(shard) = config.shard {
-        keep_shard(&mut inputs, shard, config.quiet);
+        keep_shard(&mut inputs, shard, config.quiet)?;
     }
     let result = scan_live(&config, &inputs, CacheSave::Now)?;
     let model = classify_all(&inputs, &result, &config)?;
@@ -1084,10 +1084,9 @@ fn scan(args: ScanArgs) -> Result<()> {
 
 /// Keeps the municipalities whose domain falls in `shard`: the scan asks only their
 /// domains, and the summary describes them.
-fn keep_shard(inputs: &mut Inputs, shard: Shard, quiet: bool) {
-    let Some(seeds) = Arc::get_mut(&mut inputs.seeds) else {
-        return;
-    };
+fn keep_shard(inputs: &mut Inputs, shard: Shard, quiet: bool) -> Result<()> {
+    // Nothing else holds the seeds yet; scanning all of them instead would be wrong.
+    let seeds = Arc::get_mut(&mut inputs.seeds).context("the seeds are already shared")?;
     let before = seeds.municipalities.len();
     seeds
         .municipalities
@@ -1098,6 +1097,7 @@ fn keep_shard(inputs: &mut Inputs, shard: Shard, quiet: bool) {
             seeds.municipalities.len()
         );
     }
+    Ok(())
 }
 
 /// `mxmap merge --cache OUT CACHE…`.
@@ -1108,8 +1108,13 @@ fn merge(args: MergeArgs) -> Result<()> {
             .shards
             .map(|n| format!(" ({n} shards)"))
             .unwrap_or_default();
+        let base = match report.base {
+            crate::scan::merge::Base::None => "",
+            crate::scan::merge::Base::Kept => " (merged into the cache already there)",
+            crate::scan::merge::Base::Replaced => " (replacing a cache from another DNS source)",
+        };
         eprintln!(
-            "merge: {} caches{shards} → {}: {} observations, {} SMTP probes, {} MTA-STS policies",
+            "merge: {} caches{shards} → {}{base}: {} observations, {} SMTP probes, {} MTA-STS policies",
             report.inputs,
             args.cache.display(),
             report.observations,

@@ -201,10 +201,7 @@ impl ScanCache {
     ) {
         for (domain, fetch) in fetches {
             let replace = match self.policies.get(&domain) {
-                Some(old) => better(
-                    (!fetch.unmeasured(), fetch.at),
-                    (!old.unmeasured(), old.at),
-                ),
+                Some(old) => better((!fetch.unmeasured(), fetch.at), (!old.unmeasured(), old.at)),
                 None => true,
             };
             if replace {
@@ -250,10 +247,7 @@ impl ScanCache {
         for obs in observations {
             let key = (obs.name.clone(), obs.rtype);
             let replace = match self.entries.get(&key) {
-                Some(old) => better(
-                    (!obs.failed(), obs.at),
-                    (!old.failed(), old.at),
-                ),
+                Some(old) => better((!obs.failed(), obs.at), (!old.failed(), old.at)),
                 None => true,
             };
             if replace {

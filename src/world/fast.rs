@@ -163,17 +163,44 @@ impl FastIndex {
             return false;
         }
         let Some(owner) = self.owners.get(question.key.as_slice()) else {
-            return write(out, &question, limit, AA, NXDOMAIN, &[], &zone.negative_soa, &[]);
+            return write(
+                out,
+                &question,
+                limit,
+                AA,
+                NXDOMAIN,
+                &[],
+                &zone.negative_soa,
+                &[],
+            );
         };
         if let Some(set) = owner.set(question.qtype) {
             let answers: Vec<&Record> = set.records_without_rrsigs().collect();
             let additionals = self.addresses_of_targets(&answers, owner.zone);
-            return write(out, &question, limit, AA, NOERROR, &answers, &[], &additionals);
+            return write(
+                out,
+                &question,
+                limit,
+                AA,
+                NOERROR,
+                &answers,
+                &[],
+                &additionals,
+            );
         }
         if owner.set(RecordType::CNAME).is_some() {
             return false; // a chain: hickory follows it
         }
-        write(out, &question, limit, AA, NOERROR, &[], &zone.negative_soa, &[])
+        write(
+            out,
+            &question,
+            limit,
+            AA,
+            NOERROR,
+            &[],
+            &zone.negative_soa,
+            &[],
+        )
     }
 
     /// The additional section of an MX, SRV or NS answer, as the hickory path fills it:
@@ -196,7 +223,11 @@ impl FastIndex {
                 continue;
             }
             for rtype in [RecordType::A, RecordType::AAAA] {
-                for address in owner.set(rtype).into_iter().flat_map(|s| s.records_without_rrsigs()) {
+                for address in owner
+                    .set(rtype)
+                    .into_iter()
+                    .flat_map(|s| s.records_without_rrsigs())
+                {
                     if !additionals.contains(&address) {
                         additionals.push(address);
                     }
@@ -258,7 +289,12 @@ fn read_question(query: &[u8]) -> Option<Question<'_>> {
             return None; // compression or extended label types
         }
         key.push(len as u8);
-        key.extend(query.get(at + 1..at + 1 + len)?.iter().map(u8::to_ascii_lowercase));
+        key.extend(
+            query
+                .get(at + 1..at + 1 + len)?
+                .iter()
+                .map(u8::to_ascii_lowercase),
+        );
         at += 1 + len;
         if key.len() > 255 {
             return None;

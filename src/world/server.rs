@@ -151,13 +151,11 @@ impl WorldServer {
         self.tcp.abort();
         let _ = (&mut self.tcp).await;
         let threads = std::mem::take(&mut self.udp_threads);
-        tokio::task::spawn_blocking(move || {
-            threads.into_iter().all(|t| t.join().is_ok())
-        })
-        .await
-        .ok()
-        .filter(|joined| *joined)
-        .with_context(|| format!("a UDP thread of the DNS server on {} panicked", self.addr))?;
+        tokio::task::spawn_blocking(move || threads.into_iter().all(|t| t.join().is_ok()))
+            .await
+            .ok()
+            .filter(|joined| *joined)
+            .with_context(|| format!("a UDP thread of the DNS server on {} panicked", self.addr))?;
         let (fast, slow) = self.answered();
         tracing::info!(
             addr = %self.addr,
@@ -710,7 +708,9 @@ impl ZoneData {
     fn fast_input(&mut self) -> ZoneInput {
         let mut sets: HashMap<LowerName, Vec<Arc<RecordSet>>> = HashMap::new();
         for (key, set) in self.store.records_get_mut().iter() {
-            sets.entry(key.name().clone()).or_default().push(Arc::clone(set));
+            sets.entry(key.name().clone())
+                .or_default()
+                .push(Arc::clone(set));
         }
         let names = self
             .names

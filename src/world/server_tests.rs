@@ -421,9 +421,7 @@ fn show(data: &RData) -> String {
 fn world_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("MXMAP_WORLD")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("world")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("world"));
     dir.is_dir().then_some(dir)
 }
 
@@ -648,7 +646,13 @@ fn mixed_case(name: &Name) -> Name {
         .to_ascii()
         .chars()
         .enumerate()
-        .map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c })
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
         .collect();
     Name::from_ascii(text).unwrap_or_else(|_| name.clone())
 }
@@ -680,13 +684,16 @@ fn compare_paths(engine: &Engine, names: &[Name], types: &[RecordType]) -> (usiz
             for (protocol, edns) in variants {
                 let bytes = query_bytes(name, rtype, edns);
                 total += 1;
-                if !engine.fast.answer(&bytes, protocol == Protocol::Tcp, &mut fast) {
+                if !engine
+                    .fast
+                    .answer(&bytes, protocol == Protocol::Tcp, &mut fast)
+                {
                     continue;
                 }
                 fast_count += 1;
-                let answered = futures::executor::block_on(engine.respond_slowly(
-                    &bytes, src, protocol, &mut slow,
-                ));
+                let answered = futures::executor::block_on(
+                    engine.respond_slowly(&bytes, src, protocol, &mut slow),
+                );
                 assert!(answered, "{name} {rtype}: hickory did not answer");
                 let (f, s) = (
                     Message::from_vec(&fast).unwrap(),
@@ -734,11 +741,17 @@ fn fast_path_answers_exactly_like_hickory() {
                 Name::from_ascii("nope").unwrap().append_name(n).unwrap(),
             ]
         })
-        .chain(["example.org.", "asn.mxtest.", "mxtest.", "other.", "."].map(|t| Name::from_ascii(t).unwrap()))
+        .chain(
+            ["example.org.", "asn.mxtest.", "mxtest.", "other.", "."]
+                .map(|t| Name::from_ascii(t).unwrap()),
+        )
         .collect();
     names.extend(extra);
     let engine = build_engine(world);
     let (fast, total) = compare_paths(&engine, &names, &ALL_TYPES);
     eprintln!("{fast} of {total} questions answered on the fast path, all as hickory does");
-    assert!(fast * 2 > total, "the fast path answers most questions ({fast} of {total})");
+    assert!(
+        fast * 2 > total,
+        "the fast path answers most questions ({fast} of {total})"
+    );
 }
