@@ -155,8 +155,9 @@ pub struct ScanArgs {
 /// Arguments of `mxmap merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The merged cache to write (replaced atomically; an existing file must be a scan
-    /// cache, or one of the inputs).
+    /// The merged cache to write (atomically). A scan cache already there from the same
+    /// DNS source is merged in (its answers stay the last known good ones); any other
+    /// existing file must be a scan cache, and is replaced.
     #[arg(long, value_name = "OUT")]
     pub cache: PathBuf,
     /// Scan caches to merge: every shard of one split, and any other caches of the
