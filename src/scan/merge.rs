@@ -303,7 +303,7 @@ mod tests {
 
         let error = format!(
             "{:#}",
-            merge_files(&[a.clone()], &d.join("o.json")).unwrap_err()
+            merge_files(std::slice::from_ref(&a), &d.join("o.json")).unwrap_err()
         );
         assert!(error.contains("shard 2/2 missing"), "{error}");
 
@@ -334,11 +334,14 @@ mod tests {
         let a = write(dir.path(), "a.json", "s", None, vec![], 1);
         let precious = dir.path().join("notes.txt");
         std::fs::write(&precious, "my notes").unwrap();
-        let error = format!("{:#}", merge_files(&[a.clone()], &precious).unwrap_err());
+        let error = format!(
+            "{:#}",
+            merge_files(std::slice::from_ref(&a), &precious).unwrap_err()
+        );
         assert!(error.contains("refusing to overwrite"), "{error}");
         assert_eq!(std::fs::read_to_string(&precious).unwrap(), "my notes");
         // Merging into one of the inputs is fine: it is a cache.
-        merge_files(&[a.clone()], &a).unwrap();
+        merge_files(std::slice::from_ref(&a), &a).unwrap();
     }
 
     #[test]

@@ -262,7 +262,7 @@ fn format_error(query: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     out.extend_from_slice(&header[..2]);
     out.push(0x80 | (header[2] & 0x79)); // QR, opcode and RD as asked
-    out.push((header[3] & 0x10) | u8::from(ResponseCode::FormErr.low()));
+    out.push((header[3] & 0x10) | ResponseCode::FormErr.low());
     out.extend_from_slice(&[0; 8]);
     true
 }
