@@ -1088,12 +1088,14 @@ fn keep_shard(inputs: &mut Inputs, shard: Shard, quiet: bool) -> Result<()> {
     // Nothing else holds the seeds yet; scanning all of them instead would be wrong.
     let seeds = Arc::get_mut(&mut inputs.seeds).context("the seeds are already shared")?;
     let before = seeds.municipalities.len();
-    seeds
-        .municipalities
-        .retain(|m| m.domain.as_ref().is_some_and(|d| shard.contains(&d.ascii)));
+    seeds.municipalities.retain(|m| match &m.domain {
+        Some(d) => shard.contains(&d.ascii),
+        // Discovery looks for their domain: one shard does it for each of them.
+        None => shard.contains_id(&m.id),
+    });
     if !quiet {
         eprintln!(
-            "shard {shard}: {} of {before} municipalities (those without a domain are in no shard)",
+            "shard {shard}: {} of {before} municipalities",
             seeds.municipalities.len()
         );
     }

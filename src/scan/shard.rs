@@ -40,6 +40,15 @@ impl Shard {
     pub fn contains(&self, domain: &DnsName) -> bool {
         Shard::of(domain, self.count) == self.index
     }
+
+    /// True when a municipality without a seed domain, known by its seed `id`, is
+    /// this shard's to discover a domain for (SHA-256 of the id's bytes, as stable).
+    pub fn contains_id(&self, id: &str) -> bool {
+        let digest = Sha256::digest(id.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        (u64::from_be_bytes(first) % u64::from(self.count.max(1))) as u32 + 1 == self.index
+    }
 }
 
 impl fmt::Display for Shard {
