@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::interrupt::Interrupted;
+use crate::{interrupt::Interrupted, scan::shard::Shard};
 
 /// Exit status of a failed run (an input, the network, the disk, the quality gate).
 pub const EXIT_FAILURE: u8 = 1;
@@ -69,6 +69,8 @@ pub enum Command {
     /// back: what lets a nightly workflow go on where the last run stopped.
     #[command(subcommand)]
     State(StateCommand),
+    /// Merge scan caches (e.g. the shards of `scan --shard K/N`) into one cache.
+    Merge(MergeArgs),
 }
 
 /// `mxmap state …`
@@ -144,6 +146,27 @@ pub struct ScanArgs {
     /// SMTP probing and MTA-STS policy fetching.
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Scan only shard K of N: the domains whose hash falls in it (stable across runs
+    /// and machines). Merge the N shard caches with `mxmap merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+}
+
+/// Arguments of `mxmap merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The merged cache to write (atomically). A scan cache already there from the same
+    /// DNS source is merged in (its answers stay the last known good ones); any other
+    /// existing file must be a scan cache, and is replaced.
+    #[arg(long, value_name = "OUT")]
+    pub cache: PathBuf,
+    /// Scan caches to merge: every shard of one split, and any other caches of the
+    /// same DNS source.
+    #[arg(value_name = "CACHE", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Only print warnings and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Arguments of `mxmap render`.

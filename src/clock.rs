@@ -5,6 +5,10 @@
 //! minutes for the site-size benchmark and the state tests — and is honoured only in
 //! loopback mode (`--world`, `--loopback-only`, or a render from a cache recorded that
 //! way): a live run always carries the real time, so published dates cannot be faked.
+//!
+//! With `MXMAP_CLOCK_FROZEN=1` in the environment the clock of such a run stands still
+//! at TIME, so that two runs over the same answers (one scan and its shards merged, in
+//! `tests/shard.rs`) can be compared byte for byte, `scanned_at` included.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -14,6 +18,13 @@ use crate::evidence::Timestamp;
 
 /// Seconds added to the system clock (0: no override).
 static OFFSET: AtomicI64 = AtomicI64::new(0);
+
+/// The time the clock stands still at ([`NOT_FROZEN`]: it runs).
+static FROZEN_AT: AtomicI64 = AtomicI64::new(NOT_FROZEN);
+const NOT_FROZEN: i64 = i64::MIN;
+
+/// Environment variable that, set to `1`, stops the clock of `--clock TIME` at TIME.
+pub const FROZEN_ENV: &str = "MXMAP_CLOCK_FROZEN";
 
 /// The system clock, in Unix seconds.
 fn system_now() -> Timestamp {
@@ -25,6 +36,10 @@ fn system_now() -> Timestamp {
 
 /// The run's current time, in Unix seconds.
 pub fn now() -> Timestamp {
+    let frozen = FROZEN_AT.load(Ordering::Relaxed);
+    if frozen != NOT_FROZEN {
+        return frozen;
+    }
     system_now().saturating_add(OFFSET.load(Ordering::Relaxed))
 }
 
@@ -41,7 +56,12 @@ pub fn apply(clock: Option<&str>, loopback: bool) -> Result<()> {
     }
     let start = parse_iso(text)?;
     OFFSET.store(start - system_now(), Ordering::Relaxed);
-    tracing::info!("clock set to {text}");
+    if std::env::var(FROZEN_ENV).is_ok_and(|v| v == "1") {
+        FROZEN_AT.store(start, Ordering::Relaxed);
+        tracing::info!("clock stopped at {text} ({FROZEN_ENV}=1)");
+    } else {
+        tracing::info!("clock set to {text}");
+    }
     Ok(())
 }
 

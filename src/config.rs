@@ -13,6 +13,7 @@ use toml::Spanned;
 use crate::cli::{CommonArgs, DnsArgs, GateArgs, ProbeArgs, ProgressMode, usage};
 use crate::countries::{self, Country};
 use crate::quality::GateConfig;
+use crate::scan::shard::Shard;
 
 /// Default base folder of the data (`seeds/`, `geodata/`, `world/`), relative to the
 /// working folder: the repository carries its own copy.
@@ -232,6 +233,8 @@ pub struct Config {
     /// Domain discovery for municipalities without a usable domain (`--no-discover`
     /// turns it off).
     pub discover: bool,
+    /// The share of the domains to scan (`mxmap scan --shard K/N`); `None`: all.
+    pub shard: Option<Shard>,
 }
 
 /// The optional config file. Every value keeps its place in the file, so an error
@@ -549,6 +552,7 @@ impl Config {
             progress: common.progress,
             quiet: common.quiet,
             discover: !common.no_discover,
+            shard: None,
         })
     }
 }

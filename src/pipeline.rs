@@ -15,7 +15,7 @@ use crate::classify::decide::Options;
 use crate::classify::overrides::{Kind, Overrides};
 use crate::classify::rules::RuleBook;
 use crate::classify::{self, Category};
-use crate::cli::{BuildArgs, Command, RenderArgs, ScanArgs, ServeWorldArgs};
+use crate::cli::{BuildArgs, Command, MergeArgs, RenderArgs, ScanArgs, ServeWorldArgs};
 use crate::config::{Config, Nameservers};
 use crate::discover::{self, Discoveries, Discovery};
 use crate::evidence::Timestamp;
@@ -29,6 +29,7 @@ use crate::scan::domain::DomainScan;
 use crate::scan::lookups::{Backend, Lookups};
 use crate::scan::probe::SmtpProbe;
 use crate::scan::resolver::{LiveResolver, now};
+use crate::scan::shard::Shard;
 use crate::seeds::{self, Domain, Municipality, Seeds};
 use crate::site::map::Geometry;
 use crate::site::model::{Meta, Record, SiteModel, Stats};
@@ -47,6 +48,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Render(args) => render(args),
         Command::ServeWorld(args) => serve_world(args),
         Command::State(command) => crate::state::run(command),
+        Command::Merge(args) => merge(args),
     };
     // A run that failed after a signal failed because of it (a write refused, a task
     // stopped), however the error was wrapped on its way up.
@@ -361,7 +363,7 @@ fn scan_live(config: &Config, inputs: &Inputs, save: CacheSave) -> Result<ScanRe
         use std::sync::atomic::Ordering::Relaxed;
         if !config.quiet {
             eprintln!(
-                "scan: {total} domains in {elapsed:.1}s ({:.0} domains/s); {} distinct questions, {} queries sent ({:.0}/s), {} reused from cache, {} failures, {} answered by the last good cache entry",
+                "scan: {total} domains in {elapsed:.1}s ({:.0} domains/s); {} distinct questions, {} queries sent ({:.0}/s), {} reused from cache, {} failures, {} answered by the last good cache entry; {} timeouts, {} retries",
                 total as f64 / elapsed.max(0.001),
                 stats.distinct.load(Relaxed),
                 stats.sent.load(Relaxed),
@@ -369,11 +371,14 @@ fn scan_live(config: &Config, inputs: &Inputs, save: CacheSave) -> Result<ScanRe
                 stats.reused.load(Relaxed),
                 stats.failures.load(Relaxed),
                 stats.stale_fallbacks.load(Relaxed),
+                stats.timeouts.load(Relaxed),
+                stats.retries.load(Relaxed),
             );
         }
         let saving = Instant::now();
         let mut cache = lookups.take_previous().unwrap_or_else(|| ScanCache::new(source.clone()));
         cache.merge(lookups.observations());
+        cache.shard = config.shard;
         let connections = match connected {
             Some(connections) => {
                 cache.merge_probes(connections.probes.values().flatten().cloned());
@@ -467,6 +472,7 @@ fn save_interrupted(
         cache.merge_probes(finished);
         cache.merge_policies(c.policies.iter().map(|(d, p)| (d.clone(), p.clone())));
     }
+    cache.shard = config.shard;
     cache.save(&config.cache, now())?;
     use std::sync::atomic::Ordering::Relaxed;
     eprintln!(
@@ -1063,12 +1069,61 @@ fn quality_gate(model: &SiteModel, out: &Path, folder: OutFolder, config: &Confi
 }
 
 fn scan(args: ScanArgs) -> Result<()> {
-    let config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
+    let mut config = Config::resolve(&args.common, Some(&args.dns), Some(&args.probe))?;
     crate::clock::apply(args.common.clock.as_deref(), config.dns.loopback_only)?;
-    let inputs = load_inputs(&config)?;
+    config.shard = args.shard;
+    let mut inputs = load_inputs(&config)?;
+    if let Some(shard) = config.shard {
+        keep_shard(&mut inputs, shard, config.quiet)?;
+    }
     let result = scan_live(&config, &inputs, CacheSave::Now)?;
     let model = classify_all(&inputs, &result, &config)?;
     print_summary(&model, config.quiet);
+    Ok(())
+}
+
+/// Keeps the municipalities whose domain falls in `shard`: the scan asks only their
+/// domains, and the summary describes them.
+fn keep_shard(inputs: &mut Inputs, shard: Shard, quiet: bool) -> Result<()> {
+    // Nothing else holds the seeds yet; scanning all of them instead would be wrong.
+    let seeds = Arc::get_mut(&mut inputs.seeds).context("the seeds are already shared")?;
+    let before = seeds.municipalities.len();
+    seeds.municipalities.retain(|m| match &m.domain {
+        Some(d) => shard.contains(&d.ascii),
+        // Discovery looks for their domain: one shard does it for each of them.
+        None => shard.contains_id(&m.id),
+    });
+    if !quiet {
+        eprintln!(
+            "shard {shard}: {} of {before} municipalities",
+            seeds.municipalities.len()
+        );
+    }
+    Ok(())
+}
+
+/// `mxmap merge --cache OUT CACHE…`.
+fn merge(args: MergeArgs) -> Result<()> {
+    let report = crate::scan::merge::merge_files(&args.inputs, &args.cache)?;
+    if !args.quiet {
+        let shards = report
+            .shards
+            .map(|n| format!(" ({n} shards)"))
+            .unwrap_or_default();
+        let base = match report.base {
+            crate::scan::merge::Base::None => "",
+            crate::scan::merge::Base::Kept => " (merged into the cache already there)",
+            crate::scan::merge::Base::Replaced => " (replacing a cache from another DNS source)",
+        };
+        eprintln!(
+            "merge: {} caches{shards} → {}{base}: {} observations, {} SMTP probes, {} MTA-STS policies",
+            report.inputs,
+            args.cache.display(),
+            report.observations,
+            report.probes,
+            report.policies
+        );
+    }
     Ok(())
 }
 
@@ -1124,6 +1179,11 @@ fn serve_world(args: ServeWorldArgs) -> Result<()> {
         }
         let stopped = interrupt::wait().await;
         eprintln!("{}: stopping the server", stopped.signal);
+        let (fast, slow) = server.answered();
+        eprintln!(
+            "answered {} queries ({fast} from the index, {slow} through hickory's catalog)",
+            fast + slow
+        );
         server.shutdown().await
     })
 }

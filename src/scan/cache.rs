@@ -20,10 +20,11 @@ use crate::evidence::{Observation, RType, Timestamp};
 use crate::name::DnsName;
 use crate::scan::mta_sts::PolicyFetch;
 use crate::scan::probe::SmtpProbe;
+use crate::scan::shard::Shard;
 
 /// Format version of the cache file; bump on incompatible changes. Format 1 (DNS
 /// observations only) is still read.
-const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 2;
 
 /// The cache in memory (cloning shares the entries).
 #[derive(Debug, Default, Clone)]
@@ -32,6 +33,11 @@ pub struct ScanCache {
     pub source: String,
     /// When the cache was last written.
     pub written_at: Timestamp,
+    /// The file format it was read in ([`FORMAT`] for a new cache).
+    pub format: u32,
+    /// The share of the domains the last scan covered (`mxmap scan --shard K/N`);
+    /// `None` for a whole scan or a merged cache.
+    pub shard: Option<Shard>,
     entries: FxHashMap<(DnsName, RType), Arc<Observation>>,
     probes: FxHashMap<(DnsName, IpAddr), Arc<SmtpProbe>>,
     policies: FxHashMap<DnsName, Arc<PolicyFetch>>,
@@ -42,6 +48,8 @@ struct FileOut<'a> {
     format: u32,
     source: &'a str,
     written_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<Shard>,
     observations: Vec<&'a Observation>,
     probes: Vec<&'a SmtpProbe>,
     policies: Vec<PolicyOut<'a>>,
@@ -67,6 +75,8 @@ struct FileIn {
     format: u32,
     source: String,
     written_at: Timestamp,
+    #[serde(default)]
+    shard: Option<Shard>,
     observations: Vec<Observation>,
     #[serde(default)]
     probes: Vec<SmtpProbe>,
@@ -80,6 +90,8 @@ impl ScanCache {
         ScanCache {
             source: source.into(),
             written_at: 0,
+            format: FORMAT,
+            shard: None,
             entries: FxHashMap::default(),
             probes: FxHashMap::default(),
             policies: FxHashMap::default(),
@@ -131,6 +143,8 @@ impl ScanCache {
         Ok(Some(ScanCache {
             source: parsed.source,
             written_at: parsed.written_at,
+            format: parsed.format,
+            shard: parsed.shard,
             entries,
             probes,
             policies,
@@ -142,7 +156,6 @@ impl ScanCache {
         self.entries.get(&(name.clone(), rtype))
     }
 
-    /// Number of cached observations.
     /// The cached probe of `host` at `ip`.
     pub fn probe(&self, host: &DnsName, ip: IpAddr) -> Option<&Arc<SmtpProbe>> {
         self.probes.get(&(host.clone(), ip))
@@ -167,12 +180,15 @@ impl ScanCache {
     pub fn merge_probes(&mut self, probes: impl IntoIterator<Item = Arc<SmtpProbe>>) {
         for probe in probes {
             let key = (probe.host.clone(), probe.ip);
-            match self.probes.get(&key) {
-                Some(old) if !probe.outcome.reached() && old.outcome.reached() => {}
-                Some(old) if old.at > probe.at => {}
-                _ => {
-                    self.probes.insert(key, probe);
-                }
+            let replace = match self.probes.get(&key) {
+                Some(old) => better(
+                    (probe.outcome.reached(), probe.at),
+                    (old.outcome.reached(), old.at),
+                ),
+                None => true,
+            };
+            if replace {
+                self.probes.insert(key, probe);
             }
         }
     }
@@ -184,16 +200,38 @@ impl ScanCache {
         fetches: impl IntoIterator<Item = (DnsName, Arc<PolicyFetch>)>,
     ) {
         for (domain, fetch) in fetches {
-            match self.policies.get(&domain) {
-                Some(old) if fetch.unmeasured() && !old.unmeasured() => {}
-                Some(old) if old.at > fetch.at => {}
-                _ => {
-                    self.policies.insert(domain, fetch);
-                }
+            let replace = match self.policies.get(&domain) {
+                Some(old) => better((!fetch.unmeasured(), fetch.at), (!old.unmeasured(), old.at)),
+                None => true,
+            };
+            if replace {
+                self.policies.insert(domain, fetch);
             }
         }
     }
 
+    /// Adds everything of `other` (another run's or another shard's cache) by the rules
+    /// of [`ScanCache::merge`], [`ScanCache::merge_probes`] and
+    /// [`ScanCache::merge_policies`]: the result does not depend on the order in which
+    /// caches are merged.
+    pub fn absorb(&mut self, other: ScanCache) {
+        self.merge(other.entries.into_values());
+        self.merge_probes(other.probes.into_values());
+        self.merge_policies(other.policies);
+        self.written_at = self.written_at.max(other.written_at);
+    }
+
+    /// Number of cached probes.
+    pub fn probe_count(&self) -> usize {
+        self.probes.len()
+    }
+
+    /// Number of cached MTA-STS policy fetches.
+    pub fn policy_count(&self) -> usize {
+        self.policies.len()
+    }
+
+    /// Number of cached observations.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -208,12 +246,12 @@ impl ScanCache {
     pub fn merge(&mut self, observations: impl IntoIterator<Item = Arc<Observation>>) {
         for obs in observations {
             let key = (obs.name.clone(), obs.rtype);
-            match self.entries.get(&key) {
-                Some(old) if obs.failed() && !old.failed() => {}
-                Some(old) if old.at > obs.at => {}
-                _ => {
-                    self.entries.insert(key, obs);
-                }
+            let replace = match self.entries.get(&key) {
+                Some(old) => better((!obs.failed(), obs.at), (!old.failed(), old.at)),
+                None => true,
+            };
+            if replace {
+                self.entries.insert(key, obs);
             }
         }
     }
@@ -249,6 +287,7 @@ impl ScanCache {
             format: FORMAT,
             source: &self.source,
             written_at: now,
+            shard: self.shard,
             observations,
             probes,
             policies,
@@ -272,6 +311,14 @@ impl ScanCache {
             .with_context(|| format!("cannot move the new scan cache into {}", path.display()))?;
         Ok(())
     }
+}
+
+/// Whether a new entry `(good, at)` replaces the one on record: a good one (an answer,
+/// a reached server, a measured policy) beats a failed one whatever their ages, then
+/// the newer one wins; on a tie the one on record stays. The same rule either way
+/// round, so merging caches gives the same result in any order.
+fn better(new: (bool, Timestamp), old: (bool, Timestamp)) -> bool {
+    new > old
 }
 
 #[cfg(test)]

@@ -35,8 +35,12 @@ pub enum Backend {
 pub struct LookupStats {
     /// Distinct questions asked of the backend or the cache.
     pub distinct: AtomicU64,
-    /// Queries sent to DNS servers (including retries made inside the resolver).
+    /// Questions sent to DNS servers (each once, however often it was retried).
     pub sent: AtomicU64,
+    /// Attempts that got no answer in time (each retry counts again).
+    pub timeouts: AtomicU64,
+    /// Attempts after the first, following a timeout, SERVFAIL or network error.
+    pub retries: AtomicU64,
     /// Answers taken from the previous cache because they were still fresh.
     pub reused: AtomicU64,
     /// Live failures answered by the last known good cache entry instead.
@@ -121,7 +125,7 @@ impl Lookups {
         let observation = {
             let _permit = self.in_flight.acquire().await;
             self.stats.sent.fetch_add(1, Ordering::Relaxed);
-            live.query(name, rtype).await
+            live.query(name, rtype, &self.stats).await
         };
         if observation.failed() {
             if let Some(good) = previous.filter(|o| !o.failed()) {

@@ -7,16 +7,19 @@
 //! - [`lookups`]: the run-wide memo, cache reuse and in-flight bound;
 //! - [`domain`]: what to ask for one domain;
 //! - [`spf`]: SPF parsing and tree walk;
-//! - [`cache`]: the scan cache file.
+//! - [`cache`]: the scan cache file;
+//! - [`shard`] and [`merge`]: one scan split across machines, and put back together.
 
 pub mod cache;
 pub mod client;
 pub mod connect;
 pub mod domain;
 pub mod lookups;
+pub mod merge;
 pub mod mta_sts;
 pub mod probe;
 pub mod resolver;
+pub mod shard;
 pub mod smtp;
 pub mod spf;
 pub mod wire;

@@ -5,12 +5,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hickory_proto::op::ResponseCode;
 
 use super::client::{Exchange, StubClient};
+use super::lookups::LookupStats;
 use super::wire::Reply;
 use crate::config::{DnsConfig, ensure_loopback};
 use crate::evidence::{Answer, Observation, Outcome, RType, Timestamp};
@@ -71,8 +73,9 @@ impl LiveResolver {
     }
 
     /// Asks one question, retrying failures (timeout, SERVFAIL, network errors) up to
-    /// the configured number of times with a short back-off, rotating servers.
-    pub async fn query(&self, name: &DnsName, rtype: RType) -> Observation {
+    /// the configured number of times with a short back-off, rotating servers. Counts
+    /// timeouts and retries in `tally`.
+    pub async fn query(&self, name: &DnsName, rtype: RType, tally: &LookupStats) -> Observation {
         let mut attempt = 0;
         loop {
             let (outcome, answers, authenticated) =
@@ -82,7 +85,10 @@ impl LiveResolver {
                         let (outcome, answers) = interpret(reply, rtype);
                         (outcome, answers, authenticated)
                     }
-                    Exchange::Timeout => (Outcome::Timeout, Vec::new(), false),
+                    Exchange::Timeout => {
+                        tally.timeouts.fetch_add(1, Ordering::Relaxed);
+                        (Outcome::Timeout, Vec::new(), false)
+                    }
                     Exchange::Error(e) => (Outcome::Error(e), Vec::new(), false),
                 };
             if !outcome.is_failure() || attempt >= self.retries {
@@ -96,6 +102,7 @@ impl LiveResolver {
                 };
             }
             attempt += 1;
+            tally.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
         }
     }

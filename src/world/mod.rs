@@ -19,7 +19,9 @@
 //! [`server`] then serves the zones with hickory-server's catalog, answering like NSD does:
 //! authoritative, NXDOMAIN inside served zones, REFUSED outside them, truncation over UDP.
 
+mod fast;
 pub mod server;
+mod udp;
 pub mod zonefile;
 
 use std::path::{Path, PathBuf};

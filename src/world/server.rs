@@ -35,7 +35,10 @@ use std::{
     collections::{BTreeMap, HashMap, HashSet, btree_map},
     iter,
     net::SocketAddr,
-    sync::Arc,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -46,36 +49,49 @@ use hickory_proto::{
         LowerName, Name, RData, Record, RecordSet, RecordType, RrKey, TSigResponseContext,
         rdata::{CNAME, SOA},
     },
+    serialize::binary::{BinEncodable, BinEncoder},
 };
 use hickory_server::{
-    Server,
-    net::{runtime::Time, xfer::Protocol},
+    net::{
+        NetError,
+        runtime::{Time, TokioTime},
+        xfer::Protocol,
+    },
     server::{Request, RequestHandler, RequestInfo, ResponseHandler, ResponseInfo},
     store::in_memory::InMemoryZoneHandler,
     zone_handler::{
         AuthLookup, AxfrPolicy, Catalog, LookupControlFlow, LookupError, LookupOptions,
-        LookupRecords, MessageResponseBuilder, ZoneHandler, ZoneTransfer, ZoneType,
+        LookupRecords, MessageResponse, MessageResponseBuilder, ZoneHandler, ZoneTransfer,
+        ZoneType,
     },
 };
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream, UdpSocket},
+};
 
 use super::World;
+use super::fast::{FastIndex, ZoneInput};
+use super::udp;
 use crate::name::DnsName;
 
 /// How long an idle TCP client may keep its connection open.
 const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Responses queued per TCP connection before the server waits for the client to read.
-const TCP_RESPONSE_BUFFER: usize = 32;
+/// Threads answering UDP (one per core up to this many).
+const MAX_UDP_THREADS: usize = 4;
 /// Attempts at finding a port that is free for both UDP and TCP when asked for port 0.
 const PORT_ATTEMPTS: usize = 20;
 /// Longest CNAME chain followed across zones, as a guard against loops between zones.
 const MAX_CNAME_HOPS: usize = 8;
 
-/// A running server. Stop it with [`WorldServer::shutdown`]; dropping it also stops it
-/// (its tasks are aborted), but without waiting for them.
+/// A running server. Stop it with [`WorldServer::shutdown`]; dropping it also stops it,
+/// but without waiting for its threads and tasks to end.
 pub struct WorldServer {
     addr: SocketAddr,
-    server: Server<WorldHandler>,
+    stop: Arc<AtomicBool>,
+    udp_threads: Vec<std::thread::JoinHandle<()>>,
+    tcp: tokio::task::JoinHandle<()>,
+    engine: Arc<Engine>,
 }
 
 impl WorldServer {
@@ -83,7 +99,8 @@ impl WorldServer {
     /// one). Refuses any non-loopback bind address: the world is recorded data and must
     /// never be offered to the network.
     ///
-    /// Must be called inside a Tokio runtime; the server runs on that runtime's tasks.
+    /// Must be called inside a Tokio runtime: TCP is served on its tasks, UDP on threads
+    /// of its own (one per core, at most [`MAX_UDP_THREADS`]).
     pub async fn start(world: World, bind: SocketAddr) -> anyhow::Result<WorldServer> {
         if !bind.ip().is_loopback() {
             bail!(
@@ -92,17 +109,27 @@ impl WorldServer {
         }
         // Building the zone stores takes a moment for the full world; keep it off the
         // runtime's worker threads.
-        let handler = tokio::task::spawn_blocking(move || build_handler(world))
+        let engine = tokio::task::spawn_blocking(move || Arc::new(build_engine(world)))
             .await
             .context("building the zone catalog panicked")?;
         let (udp, tcp) = bind_sockets(bind).await?;
         let addr = udp.local_addr().context("reading the bound UDP address")?;
-
-        let mut server = Server::new(handler);
-        server.register_socket(udp);
-        server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
+        let udp = udp.into_std().context("taking over the UDP socket")?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_UDP_THREADS);
+        let udp_threads = udp::spawn(udp, threads, Arc::clone(&engine), Arc::clone(&stop))
+            .context("starting the UDP threads")?;
+        let tcp = tokio::spawn(serve_tcp(tcp, Arc::clone(&engine)));
         tracing::info!(%addr, "replay DNS world is being served");
-        Ok(WorldServer { addr, server })
+        Ok(WorldServer {
+            addr,
+            stop,
+            udp_threads,
+            tcp,
+            engine,
+        })
     }
 
     /// The address served, with the real port when port 0 was asked for.
@@ -110,12 +137,231 @@ impl WorldServer {
         self.addr
     }
 
-    /// Stops accepting queries and waits for the server tasks to end.
+    /// Queries answered so far: (on the fast path, through hickory's catalog).
+    pub fn answered(&self) -> (u64, u64) {
+        (
+            self.engine.fast_answers.load(Ordering::Relaxed),
+            self.engine.slow_answers.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stops answering, waits for the threads and tasks to end and releases the port.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        self.server
-            .shutdown_gracefully()
+        self.stop.store(true, Ordering::Relaxed);
+        self.tcp.abort();
+        let _ = (&mut self.tcp).await;
+        let threads = std::mem::take(&mut self.udp_threads);
+        tokio::task::spawn_blocking(move || threads.into_iter().all(|t| t.join().is_ok()))
             .await
-            .with_context(|| format!("shutting down the DNS server on {}", self.addr))
+            .ok()
+            .filter(|joined| *joined)
+            .with_context(|| format!("a UDP thread of the DNS server on {} panicked", self.addr))?;
+        let (fast, slow) = self.answered();
+        tracing::info!(
+            addr = %self.addr,
+            "replay DNS world stopped after {} queries ({fast} on the fast path, {slow} through hickory)",
+            fast + slow
+        );
+        Ok(())
+    }
+}
+
+impl Drop for WorldServer {
+    fn drop(&mut self) {
+        // The UDP threads notice within `udp::POLL` and close the socket.
+        self.stop.store(true, Ordering::Relaxed);
+        self.tcp.abort();
+    }
+}
+
+/// Both ways of answering, and how often each was taken.
+struct Engine {
+    fast: FastIndex,
+    slow: WorldHandler,
+    fast_answers: AtomicU64,
+    slow_answers: AtomicU64,
+}
+
+impl Engine {
+    /// The answer to one query in `out`; false when none is due (a response message, a
+    /// header too short to answer).
+    async fn respond(
+        &self,
+        query: &[u8],
+        src: SocketAddr,
+        protocol: Protocol,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        if self.fast.answer(query, protocol == Protocol::Tcp, out) {
+            self.fast_answers.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        self.slow_answers.fetch_add(1, Ordering::Relaxed);
+        self.respond_slowly(query, src, protocol, out).await
+    }
+
+    /// The answer through hickory's catalog and the wrappers around it.
+    async fn respond_slowly(
+        &self,
+        query: &[u8],
+        src: SocketAddr,
+        protocol: Protocol,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        out.clear();
+        let request = match Request::from_bytes(query.to_vec(), src, protocol) {
+            Ok(request) => request,
+            Err(_) => return format_error(query, out),
+        };
+        if request.metadata.message_type == MessageType::Response {
+            return false; // never answer answers (reflection)
+        }
+        let capture = Capture {
+            protocol,
+            bytes: Arc::default(),
+        };
+        self.slow
+            .handle_request::<Capture, TokioTime>(&request, capture.clone())
+            .await;
+        let captured = capture
+            .bytes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match captured {
+            Some(bytes) => {
+                *out = bytes;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl udp::Respond for Engine {
+    fn respond_udp(&self, query: &[u8], src: SocketAddr, out: &mut Vec<u8>) -> bool {
+        if self.fast.answer(query, false, out) {
+            self.fast_answers.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        self.slow_answers.fetch_add(1, Ordering::Relaxed);
+        // The hickory path never waits on anything but its own in-memory locks.
+        futures::executor::block_on(self.respond_slowly(query, src, Protocol::Udp, out))
+    }
+}
+
+/// FORMERR for a query whose header is readable but whose body is not, as hickory's
+/// server answers it (no question echoed).
+fn format_error(query: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(header) = query.get(..12) else {
+        return false;
+    };
+    if header[2] & 0x80 != 0 {
+        return false;
+    }
+    out.clear();
+    out.extend_from_slice(&header[..2]);
+    out.push(0x80 | (header[2] & 0x79)); // QR, opcode and RD as asked
+    out.push((header[3] & 0x10) | ResponseCode::FormErr.low());
+    out.extend_from_slice(&[0; 8]);
+    true
+}
+
+/// A response handler that keeps the encoded answer instead of sending it, encoding it
+/// exactly as hickory's server does (UDP answers cut to the client's buffer with TC set).
+#[derive(Clone)]
+struct Capture {
+    protocol: Protocol,
+    bytes: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+#[async_trait::async_trait]
+impl ResponseHandler for Capture {
+    async fn send_response<'a>(
+        &mut self,
+        response: MessageResponse<
+            '_,
+            'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+        >,
+    ) -> Result<ResponseInfo, NetError> {
+        let limit = match self.protocol {
+            Protocol::Udp => response.edns().map_or(512, |edns| edns.max_payload()),
+            _ => u16::MAX,
+        };
+        let id = response.metadata().id;
+        let mut bytes = Vec::with_capacity(512);
+        let mut encoder = BinEncoder::new(&mut bytes);
+        encoder.set_max_size(limit);
+        let info = match response.destructive_emit(&mut encoder) {
+            Ok(info) => info,
+            Err(error) => {
+                tracing::warn!(%error, "world server: cannot encode an answer");
+                bytes.clear();
+                let mut metadata = Metadata::new(id, MessageType::Response, OpCode::Query);
+                metadata.response_code = ResponseCode::ServFail;
+                let header = Header {
+                    metadata,
+                    counts: HeaderCounts::default(),
+                };
+                let mut encoder = BinEncoder::new(&mut bytes);
+                header.emit(&mut encoder)?;
+                ResponseInfo::from(header)
+            }
+        };
+        *self.bytes.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
+        Ok(info)
+    }
+}
+
+/// Accepts TCP clients until aborted; each connection is served on a task of its own,
+/// and all of them end when this task is aborted.
+async fn serve_tcp(listener: TcpListener, engine: Arc<Engine>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, src)) => {
+                    connections.spawn(serve_tcp_client(stream, src, Arc::clone(&engine)));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "world server: accepting a TCP client failed");
+                    tokio::time::sleep(udp::POLL).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// Answers one TCP client's queries (2-byte length prefix, RFC 1035 §4.2.2) in order,
+/// until it closes the connection or stays idle for [`TCP_IDLE_TIMEOUT`].
+async fn serve_tcp_client(mut stream: TcpStream, src: SocketAddr, engine: Arc<Engine>) {
+    let mut out = Vec::new();
+    loop {
+        let Ok(Ok(len)) = tokio::time::timeout(TCP_IDLE_TIMEOUT, stream.read_u16()).await else {
+            return;
+        };
+        let mut query = vec![0u8; usize::from(len)];
+        let read = tokio::time::timeout(TCP_IDLE_TIMEOUT, stream.read_exact(&mut query)).await;
+        if !matches!(read, Ok(Ok(_))) {
+            return;
+        }
+        if !engine.respond(&query, src, Protocol::Tcp, &mut out).await {
+            continue;
+        }
+        let Ok(len) = u16::try_from(out.len()) else {
+            continue;
+        };
+        let mut framed = Vec::with_capacity(out.len() + 2);
+        framed.extend_from_slice(&len.to_be_bytes());
+        framed.extend_from_slice(&out);
+        if stream.write_all(&framed).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -151,9 +397,10 @@ async fn bind_sockets(bind: SocketAddr) -> anyhow::Result<(UdpSocket, TcpListene
     })
 }
 
-/// One in-memory zone store per zone origin, registered in a catalog. Zone files that share
-/// an origin are merged, as one zone.
-fn build_handler(world: World) -> WorldHandler {
+/// One in-memory zone store per zone origin, registered in a catalog, and the fast
+/// index over the same record sets. Zone files that share an origin are merged, as one
+/// zone.
+fn build_engine(world: World) -> Engine {
     let mut stores: HashMap<LowerName, InMemoryZoneHandler> = HashMap::new();
     let mut order = Vec::new();
     for zone in world.zones {
@@ -166,11 +413,14 @@ fn build_handler(world: World) -> WorldHandler {
         add_records(store, zone.records);
     }
 
+    let mut fast_inputs = Vec::with_capacity(order.len());
     let zones: HashMap<LowerName, Arc<ZoneData>> = order
         .iter()
         .map(|key| {
             let store = stores.remove(key).expect("a store for every origin");
-            (key.clone(), Arc::new(ZoneData::new(store)))
+            let mut zone = ZoneData::new(store);
+            fast_inputs.push(zone.fast_input());
+            (key.clone(), Arc::new(zone))
         })
         .collect();
     let zones = Arc::new(zones);
@@ -182,7 +432,12 @@ fn build_handler(world: World) -> WorldHandler {
         };
         catalog.upsert(key, vec![Arc::new(handler) as Arc<dyn ZoneHandler>]);
     }
-    WorldHandler { catalog, zones }
+    Engine {
+        fast: FastIndex::build(fast_inputs),
+        slow: WorldHandler { catalog, zones },
+        fast_answers: AtomicU64::new(0),
+        slow_answers: AtomicU64::new(0),
+    }
 }
 
 /// Puts records into a zone store as compact RRsets.
@@ -446,6 +701,28 @@ impl ZoneData {
 
     fn origin(&self) -> &LowerName {
         self.store.origin()
+    }
+
+    /// What the fast index needs of this zone: its names with their record sets (the
+    /// same `Arc`s the store holds, so nothing is copied).
+    fn fast_input(&mut self) -> ZoneInput {
+        let mut sets: HashMap<LowerName, Vec<Arc<RecordSet>>> = HashMap::new();
+        for (key, set) in self.store.records_get_mut().iter() {
+            sets.entry(key.name().clone())
+                .or_default()
+                .push(Arc::clone(set));
+        }
+        let names = self
+            .names
+            .keys()
+            .map(|name| (name.clone(), sets.remove(name).unwrap_or_default()))
+            .collect();
+        ZoneInput {
+            origin: self.origin().clone(),
+            simple: self.fast_negative,
+            negative_soa: self.negative_soa.clone(),
+            names,
+        }
     }
 
     /// The CNAME record at `name`, if there is one.
@@ -719,588 +996,5 @@ fn ensure_soa(store: &mut InMemoryZoneHandler) {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::{
-        net::{IpAddr, Ipv4Addr},
-        path::{Path, PathBuf},
-        time::Instant,
-    };
-
-    use hickory_proto::op::{Edns, Message, Query, ResponseCode};
-    use hickory_resolver::{
-        Resolver, TokioResolver,
-        config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts},
-        lookup::Lookup,
-        net::{DnsError, NetError, NoRecords, runtime::TokioRuntimeProvider},
-    };
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    use super::*;
-    use crate::world::zonefile::parse_zone;
-
-    /// A resolver that talks to `addr` only (UDP, falling back to TCP on truncation).
-    fn resolver_for(addr: SocketAddr) -> TokioResolver {
-        let mut server = NameServerConfig::udp_and_tcp(addr.ip());
-        for connection in &mut server.connections {
-            connection.port = addr.port();
-        }
-        let config = ResolverConfig::from_name_servers(vec![server]);
-        let mut options = ResolverOpts::default();
-        options.use_hosts_file = ResolveHosts::Never;
-        options.timeout = Duration::from_secs(3);
-        options.attempts = 1;
-        options.cache_size = 0;
-        Resolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(options)
-            .build()
-            .expect("resolver")
-    }
-
-    fn name(text: &str) -> Name {
-        DnsName::parse(text).unwrap().to_hickory()
-    }
-
-    /// One query over UDP, without EDNS (so the 512-byte limit of RFC 1035 applies) unless
-    /// `edns_payload` is given.
-    async fn udp_query(
-        addr: SocketAddr,
-        qname: &Name,
-        rtype: RecordType,
-        edns_payload: Option<u16>,
-    ) -> Message {
-        let mut query = Message::query();
-        query.add_query(Query::query(qname.clone(), rtype));
-        if let Some(payload) = edns_payload {
-            let mut edns = Edns::new();
-            edns.set_max_payload(payload);
-            query.set_edns(edns);
-        }
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-        socket
-            .send_to(&query.to_vec().unwrap(), addr)
-            .await
-            .unwrap();
-        let mut buf = vec![0u8; 65_535];
-        let (n, _) = tokio::time::timeout(Duration::from_secs(3), socket.recv_from(&mut buf))
-            .await
-            .expect("UDP answer in time")
-            .unwrap();
-        let answer = Message::from_vec(&buf[..n]).unwrap();
-        assert_eq!(answer.metadata.id, query.metadata.id);
-        answer
-    }
-
-    /// One query over TCP (2-byte length prefix, RFC 1035 §4.2.2).
-    async fn tcp_query(addr: SocketAddr, qname: &Name, rtype: RecordType) -> Message {
-        let mut query = Message::query();
-        query.add_query(Query::query(qname.clone(), rtype));
-        let bytes = query.to_vec().unwrap();
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        stream
-            .write_all(&(bytes.len() as u16).to_be_bytes())
-            .await
-            .unwrap();
-        stream.write_all(&bytes).await.unwrap();
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await.unwrap();
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut buf).await.unwrap();
-        Message::from_vec(&buf).unwrap()
-    }
-
-    fn no_records(result: Result<Lookup, NetError>) -> NoRecords {
-        match result {
-            Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => no_records,
-            other => panic!("expected a negative answer, got {other:?}"),
-        }
-    }
-
-    fn test_world() -> World {
-        let mut text = String::from(
-            "$ORIGIN mxtest.\n$TTL 3600\n\
-             @ IN SOA ns.replay.invalid. hostmaster.replay.invalid. 2026070101 3600 900 604800 300\n\
-             @ IN NS ns.replay.invalid.\n\
-             alutagusevald.mxtest. IN MX 10 alutagusevald-ee.mail.protection.outlook.com.\n\
-             alutagusevald.mxtest. IN TXT \"v=spf1 a mx include:spf.protection.outlook.com ~all\"\n\
-             nbsp.mxtest. IN TXT \"v=spf1\\194\\160 include:x.mxtest ~all\" \"second\\009string\"\n\
-             ziano.mxtest. IN MX 10 \\032alt1.aspmx.l.google.com.\n\
-             fornoles.mxtest. IN MX 10 ~.\n\
-             nullmx.mxtest. IN MX 0 .\n\
-             autodiscover.alutagusevald.mxtest. IN CNAME mx.mxtest.\n\
-             mx.mxtest. IN A 127.1.0.7\n\
-             1.0.1.127.asn.mxtest. IN TXT \"3301 | 127.1.0.1/32 | SE | ripencc | 2000-01-01\"\n",
-        );
-        for i in 0..40 {
-            text.push_str(&format!(
-                "big.mxtest. IN TXT \"{i:03}{}\"\n",
-                "x".repeat(197)
-            ));
-        }
-        text.push_str(
-            "cross.mxtest. IN CNAME host.other.\n\
-             zigzag.mxtest. IN CNAME chain.other.\n\
-             back.mxtest. IN A 127.1.0.10\n\
-             loop1.mxtest. IN CNAME loop2.other.\n\
-             twomx.mxtest. IN MX 10 mx.mxtest.\n\
-             twomx.mxtest. IN MX 20 back.mxtest.\n\
-             twomx.mxtest. IN MX 30 cross.mxtest.\n\
-             twomx.mxtest. IN MX 40 host.other.\n\
-             dangling.mxtest. IN CNAME nothing.other.\n\
-             inzone.mxtest. IN CNAME nothing.mxtest.\n\
-             outside.mxtest. IN CNAME mail.example.org.\n",
-        );
-        let other = "$ORIGIN other.\n\
-                     @ IN SOA ns.replay.invalid. hostmaster.replay.invalid. 1 3600 900 604800 300\n\
-                     host IN A 127.1.0.9\n\
-                     chain IN CNAME back.mxtest.\n\
-                     loop2 IN CNAME loop1.mxtest.\n";
-        let (zone, problems) = parse_zone(&text, Path::new("mxtest.zone"), None);
-        assert!(problems.is_empty(), "{problems:?}");
-        let (other, problems) = parse_zone(other, Path::new("other.zone"), None);
-        assert!(problems.is_empty(), "{problems:?}");
-        World {
-            zones: vec![zone, other],
-            problems,
-        }
-    }
-
-    #[tokio::test]
-    async fn answers_like_nsd() {
-        let server = WorldServer::start(test_world(), (Ipv4Addr::LOCALHOST, 0).into())
-            .await
-            .unwrap();
-        let addr = server.addr();
-        assert_ne!(addr.port(), 0);
-        let resolver = resolver_for(addr);
-
-        // MX answer, authoritative.
-        let mx = resolver
-            .lookup("alutagusevald.mxtest.", RecordType::MX)
-            .await
-            .unwrap();
-        let exchanges: Vec<_> = mx
-            .answers()
-            .iter()
-            .filter_map(|r| match &r.data {
-                RData::MX(mx) => Some(mx.exchange.to_ascii()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            exchanges,
-            vec!["alutagusevald-ee.mail.protection.outlook.com."]
-        );
-        let raw = udp_query(addr, &name("alutagusevald.mxtest"), RecordType::MX, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-        assert!(raw.metadata.authoritative, "AA must be set");
-        assert!(!raw.metadata.recursion_available, "RA must not be set");
-
-        // The additional section has the address of every MX target in the same zone.
-        let raw = udp_query(addr, &name("twomx.mxtest"), RecordType::MX, Some(1232)).await;
-        let mut extra: Vec<_> = raw
-            .additionals
-            .iter()
-            .filter(|r| r.record_type() != RecordType::OPT)
-            .map(|r| (r.name.to_ascii(), r.record_type()))
-            .collect();
-        extra.sort();
-        assert_eq!(
-            extra,
-            vec![
-                ("back.mxtest.".to_string(), RecordType::A),
-                ("mx.mxtest.".to_string(), RecordType::A),
-            ]
-        );
-
-        // NXDOMAIN inside the zone, with the SOA for negative caching.
-        let nx = no_records(resolver.lookup("missing.mxtest.", RecordType::MX).await);
-        assert_eq!(nx.response_code, ResponseCode::NXDomain);
-        assert!(nx.soa.is_some());
-        let raw = udp_query(addr, &name("missing.mxtest"), RecordType::MX, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NXDomain);
-        assert!(raw.metadata.authoritative);
-        assert_eq!(
-            raw.authorities[0].ttl, 300,
-            "negative answers carry the SOA minimum"
-        );
-        let raw = udp_query(addr, &name("mxtest"), RecordType::SOA, None).await;
-        assert_eq!(
-            raw.answers[0].ttl, 3600,
-            "a SOA query gets the SOA's own TTL"
-        );
-
-        // NODATA: the name exists, the type does not. Also for an empty non-terminal.
-        let nodata = no_records(resolver.lookup("nbsp.mxtest.", RecordType::MX).await);
-        assert_eq!(nodata.response_code, ResponseCode::NoError);
-        assert!(nodata.soa.is_some());
-        let raw = udp_query(addr, &name("nbsp.mxtest"), RecordType::MX, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-        assert!(raw.answers.is_empty());
-        assert_eq!(raw.authorities.len(), 1);
-        assert_eq!(raw.authorities[0].record_type(), RecordType::SOA);
-        let ent = udp_query(addr, &name("asn.mxtest"), RecordType::TXT, None).await;
-        assert_eq!(ent.metadata.response_code, ResponseCode::NoError);
-
-        // REFUSED outside every served zone.
-        let refused = resolver.lookup("example.org.", RecordType::MX).await;
-        assert!(
-            matches!(
-                &refused,
-                Err(NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)))
-            ),
-            "{refused:?}"
-        );
-        let raw = udp_query(addr, &name("example.org"), RecordType::MX, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::Refused);
-
-        // TXT bytes come back exactly: decimal escapes, several strings per record.
-        let txt = resolver
-            .lookup("nbsp.mxtest.", RecordType::TXT)
-            .await
-            .unwrap();
-        let RData::TXT(txt) = &txt.answers()[0].data else {
-            panic!("not TXT")
-        };
-        let strings: Vec<&[u8]> = txt.txt_data.iter().map(|s| &s[..]).collect();
-        assert_eq!(
-            strings,
-            vec![
-                &b"v=spf1\xc2\xa0 include:x.mxtest ~all"[..],
-                &b"second\tstring"[..]
-            ]
-        );
-
-        // A target whose first label starts with a space byte, `~.`, and the null MX.
-        let exchange = |lookup: &Lookup| match &lookup.answers()[0].data {
-            RData::MX(mx) => mx.exchange.clone(),
-            other => panic!("not MX: {other:?}"),
-        };
-        let ziano = resolver
-            .lookup("ziano.mxtest.", RecordType::MX)
-            .await
-            .unwrap();
-        let ziano = exchange(&ziano);
-        assert_eq!(ziano.iter().next().unwrap(), b" alt1");
-        assert_eq!(
-            DnsName::from_hickory(&ziano).unwrap().to_string(),
-            "\\032alt1.aspmx.l.google.com"
-        );
-        let tilde = exchange(
-            &resolver
-                .lookup("fornoles.mxtest.", RecordType::MX)
-                .await
-                .unwrap(),
-        );
-        assert_eq!(tilde.iter().collect::<Vec<_>>(), vec![b"~"]);
-        let null = exchange(
-            &resolver
-                .lookup("nullmx.mxtest.", RecordType::MX)
-                .await
-                .unwrap(),
-        );
-        assert!(null.is_root());
-
-        // A CNAME answers every type at the alias; in-zone targets are followed.
-        let raw = udp_query(
-            addr,
-            &name("autodiscover.alutagusevald.mxtest"),
-            RecordType::A,
-            None,
-        )
-        .await;
-        let types: Vec<_> = raw.answers.iter().map(Record::record_type).collect();
-        assert_eq!(types, vec![RecordType::CNAME, RecordType::A]);
-        let raw = udp_query(
-            addr,
-            &name("autodiscover.alutagusevald.mxtest"),
-            RecordType::TXT,
-            None,
-        )
-        .await;
-        assert_eq!(raw.answers[0].record_type(), RecordType::CNAME);
-        let ip = resolver
-            .lookup("autodiscover.alutagusevald.mxtest.", RecordType::A)
-            .await
-            .unwrap();
-        assert!(
-            ip.answers()
-                .iter()
-                .any(|r| r.data.ip_addr() == Some(IpAddr::from([127, 1, 0, 7])))
-        );
-
-        // A CNAME into another served zone is followed there, as NSD does; loops end.
-        let raw = udp_query(addr, &name("cross.mxtest"), RecordType::A, None).await;
-        let types: Vec<_> = raw.answers.iter().map(Record::record_type).collect();
-        assert_eq!(types, vec![RecordType::CNAME, RecordType::A]);
-        assert_eq!(
-            raw.answers[1].data.ip_addr(),
-            Some(IpAddr::from([127, 1, 0, 9]))
-        );
-        let raw = udp_query(addr, &name("zigzag.mxtest"), RecordType::A, None).await;
-        let types: Vec<_> = raw.answers.iter().map(Record::record_type).collect();
-        assert_eq!(
-            types,
-            vec![RecordType::CNAME, RecordType::CNAME, RecordType::A]
-        );
-        let raw = udp_query(addr, &name("loop1.mxtest"), RecordType::A, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-        let owners: Vec<_> = raw.answers.iter().map(|r| r.name.to_ascii()).collect();
-        assert_eq!(owners, vec!["loop1.mxtest.", "loop2.other."]);
-        let raw = udp_query(addr, &name("cross.mxtest"), RecordType::CNAME, None).await;
-        assert_eq!(raw.answers.len(), 1);
-
-        // A chain that ends at a missing name in a served zone: NXDOMAIN with the chain
-        // and that zone's SOA (RFC 6604), as NSD answers; at an existing name without the
-        // type: NOERROR, the chain and the SOA; outside the served zones: just the chain.
-        let raw = udp_query(addr, &name("dangling.mxtest"), RecordType::A, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NXDomain);
-        assert!(raw.metadata.authoritative);
-        assert_eq!(raw.answers.len(), 1);
-        assert_eq!(raw.answers[0].record_type(), RecordType::CNAME);
-        assert_eq!(raw.authorities.len(), 1);
-        assert_eq!(raw.authorities[0].name.to_ascii(), "other.");
-        let raw = udp_query(addr, &name("inzone.mxtest"), RecordType::TXT, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NXDomain);
-        assert_eq!(raw.answers.len(), 1);
-        let raw = udp_query(addr, &name("cross.mxtest"), RecordType::TXT, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-        assert_eq!(raw.answers.len(), 1);
-        assert_eq!(raw.authorities[0].record_type(), RecordType::SOA);
-        let raw = udp_query(addr, &name("dangling.mxtest"), RecordType::CNAME, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-        assert_eq!(raw.answers.len(), 1);
-        let raw = udp_query(addr, &name("outside.mxtest"), RecordType::A, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-        assert_eq!(raw.answers.len(), 1);
-        let nx = no_records(resolver.lookup("dangling.mxtest.", RecordType::A).await);
-        assert_eq!(nx.response_code, ResponseCode::NXDomain);
-
-        // ANY: like NSD's refuse-any, an empty truncated answer over UDP, data over TCP.
-        let raw = udp_query(addr, &name("alutagusevald.mxtest"), RecordType::ANY, None).await;
-        assert!(raw.metadata.truncation);
-        assert!(raw.answers.is_empty());
-        let raw = tcp_query(addr, &name("alutagusevald.mxtest"), RecordType::ANY).await;
-        assert!(!raw.answers.is_empty());
-
-        // Case does not matter in queries.
-        let raw = udp_query(addr, &name("ZIANO.MXTEST"), RecordType::MX, None).await;
-        assert_eq!(raw.answers.len(), 1);
-
-        // A big RRset: truncated over UDP (TC), whole over TCP, and the resolver retries
-        // over TCP by itself.
-        let raw = udp_query(addr, &name("big.mxtest"), RecordType::TXT, None).await;
-        assert!(
-            raw.metadata.truncation,
-            "TC must be set over UDP without EDNS"
-        );
-        assert!(raw.answers.len() < 40);
-        let raw = udp_query(addr, &name("big.mxtest"), RecordType::TXT, Some(1232)).await;
-        assert!(
-            raw.metadata.truncation,
-            "TC must be set over UDP with a 1232-byte EDNS buffer"
-        );
-        let raw = tcp_query(addr, &name("big.mxtest"), RecordType::TXT).await;
-        assert!(!raw.metadata.truncation);
-        assert_eq!(raw.answers.len(), 40);
-        let big = resolver
-            .lookup("big.mxtest.", RecordType::TXT)
-            .await
-            .unwrap();
-        assert_eq!(big.answers().len(), 40);
-
-        server.shutdown().await.unwrap();
-        // The port is free again once the server has shut down.
-        UdpSocket::bind(addr).await.expect("UDP port released");
-    }
-
-    #[tokio::test]
-    async fn refuses_non_loopback_addresses() {
-        for bind in ["0.0.0.0:0", "192.0.2.1:53", "[::]:0"] {
-            let error = WorldServer::start(test_world(), bind.parse().unwrap())
-                .await
-                .err()
-                .expect("refused");
-            assert!(error.to_string().contains("loopback"), "{error}");
-        }
-    }
-
-    /// Record data for a message, with names in RFC 1035 decimal escapes (hickory's own
-    /// `Display` writes octal, which is exactly the confusion this module avoids).
-    fn show(data: &RData) -> String {
-        match data {
-            RData::MX(mx) => match DnsName::from_hickory(&mx.exchange) {
-                Ok(exchange) => format!("{} {exchange}.", mx.preference),
-                Err(_) => format!("{} .", mx.preference),
-            },
-            other => other.to_string(),
-        }
-    }
-
-    /// The recorded world, if present: `MXMAP_WORLD`, else the repository's `world/` next to
-    /// the crate.
-    fn world_dir() -> Option<PathBuf> {
-        let dir = std::env::var_os("MXMAP_WORLD")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("world"));
-        dir.is_dir().then_some(dir)
-    }
-
-    fn rss_kib() -> Option<u64> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    }
-
-    /// Loads and serves the whole recorded world and compares a few answers with the zone
-    /// files. Skips (passes) when the world folder is absent.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn full_world_loads_and_answers() {
-        let Some(dir) = world_dir() else {
-            eprintln!("skipping: no replay world (set MXMAP_WORLD)");
-            return;
-        };
-        let zone_files = std::fs::read_dir(dir.join("zones"))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "zone")
-            })
-            .count();
-        let rss_before = rss_kib();
-        let started = Instant::now();
-        let world = World::load(&dir).unwrap();
-        let load_time = started.elapsed();
-        let rss_loaded = rss_kib();
-        for problem in &world.problems {
-            eprintln!("problem: {problem}");
-        }
-        assert_eq!(world.zones.len(), zone_files);
-        assert!(
-            world.zones.iter().all(|z| z.records.len() >= 2),
-            "every zone has SOA and NS"
-        );
-        let records = world.record_count();
-        eprintln!(
-            "world: {} zones, {records} records, {} problems, read in {load_time:?}",
-            world.zones.len(),
-            world.problems.len()
-        );
-        assert!(
-            world.problems.is_empty(),
-            "every line of the recorded world is loadable (NSD loads them all)"
-        );
-        // One record per line in these files: every record line must have become a record.
-        let record_lines: usize = world
-            .zones
-            .iter()
-            .map(|z| {
-                std::fs::read_to_string(&z.file)
-                    .unwrap()
-                    .lines()
-                    .filter(|l| !l.trim().is_empty() && !l.starts_with(['$', ';']))
-                    .count()
-            })
-            .sum();
-        assert_eq!(records, record_lines);
-
-        // Expected answers straight from the loaded zones.
-        let checks = [
-            ("alutagusevald.ee", RecordType::MX),
-            ("comune.ziano.tn.it", RecordType::MX),
-            ("fornoles.com", RecordType::MX),
-            ("1.0.1.127.origin.asn.cymru.com", RecordType::TXT),
-        ];
-        let expected: Vec<Vec<RData>> = checks
-            .iter()
-            .map(|(owner, rtype)| {
-                let owner = name(owner);
-                let mut data: Vec<RData> = world
-                    .zones
-                    .iter()
-                    .flat_map(|z| &z.records)
-                    .filter(|r| r.name == owner && r.record_type() == *rtype)
-                    .map(|r| r.data.clone())
-                    .collect();
-                data.sort_by_key(|d| d.to_string());
-                data
-            })
-            .collect();
-
-        let started = Instant::now();
-        let server = WorldServer::start(world, (Ipv4Addr::LOCALHOST, 0).into())
-            .await
-            .unwrap();
-        let start_time = started.elapsed();
-        let rss_after = rss_kib();
-        eprintln!(
-            "server started in {start_time:?}; RSS {} MiB before, {} MiB with the world read, {} MiB serving",
-            rss_before.unwrap_or(0) / 1024,
-            rss_loaded.unwrap_or(0) / 1024,
-            rss_after.unwrap_or(0) / 1024
-        );
-        let addr = server.addr();
-        let resolver = resolver_for(addr);
-
-        for ((owner, rtype), expected) in checks.iter().zip(&expected) {
-            assert!(!expected.is_empty(), "{owner} {rtype} is in the world");
-            let lookup = resolver
-                .lookup(format!("{owner}.").as_str(), *rtype)
-                .await
-                .unwrap();
-            let mut got: Vec<RData> = lookup.answers().iter().map(|r| r.data.clone()).collect();
-            got.sort_by_key(|d| d.to_string());
-            assert_eq!(&got, expected, "{owner} {rtype}");
-            eprintln!(
-                "{owner} {rtype}: {}",
-                got.iter().map(show).collect::<Vec<_>>().join(" | ")
-            );
-        }
-        let ziano = &expected[1];
-        let spaced = ziano
-            .iter()
-            .filter(|d| matches!(d, RData::MX(mx) if mx.exchange.iter().next().unwrap()[0] == b' '))
-            .count();
-        assert_eq!(
-            (ziano.len(), spaced),
-            (5, 4),
-            "four of five targets start with a space byte"
-        );
-        assert!(
-            matches!(&expected[2][0], RData::MX(mx) if mx.exchange.iter().collect::<Vec<_>>() == vec![b"~"])
-        );
-
-        // NXDOMAIN inside a big zone, REFUSED outside, and their speed.
-        let raw = udp_query(addr, &name("no-such-domain-here.de"), RecordType::MX, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::NXDomain);
-        let raw = udp_query(addr, &name("example.invalid"), RecordType::MX, None).await;
-        assert_eq!(raw.metadata.response_code, ResponseCode::Refused);
-        let n = 500;
-        let started = Instant::now();
-        for i in 0..n {
-            let raw = udp_query(addr, &name(&format!("missing{i}.de")), RecordType::MX, None).await;
-            assert_eq!(raw.metadata.response_code, ResponseCode::NXDomain);
-        }
-        eprintln!(
-            "{n} sequential NXDOMAIN queries in de.: {:?}",
-            started.elapsed()
-        );
-        let started = Instant::now();
-        for _ in 0..n {
-            let raw = udp_query(addr, &name("alutagusevald.ee"), RecordType::TXT, None).await;
-            assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-        }
-        eprintln!("{n} sequential positive queries: {:?}", started.elapsed());
-        let started = Instant::now();
-        for _ in 0..n {
-            let raw = udp_query(addr, &name("alutagusevald.ee"), RecordType::AAAA, None).await;
-            assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
-            assert!(raw.answers.is_empty());
-        }
-        eprintln!("{n} sequential NODATA queries: {:?}", started.elapsed());
-
-        server.shutdown().await.unwrap();
-    }
-}
+#[path = "server_tests.rs"]
+mod tests;
