@@ -1117,7 +1117,7 @@ pub fn municipality(
         mx_location_label: v.mx_location.label(),
         band: v.band(),
         rule_explains: &book.row(v.rule).explains,
-        flags: v.flags.join(", "),
+        flags: crate::classify::join_flags(&v.flags, ", "),
         evidence,
         spf,
         spf_summary,
