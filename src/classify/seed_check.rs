@@ -71,7 +71,8 @@ impl SeedRules {
                 "{text:?} is under {service}, a URL-redirection service, not a mail domain"
             ));
         }
-        let truncated = (tld.len() == 2 && tld != country)
+        let generic = self.generic_tlds.iter().any(|g| g == tld);
+        let truncated = (tld.len() == 2 && tld != country && !generic)
             .then(|| {
                 self.generic_tlds
                     .iter()
@@ -164,6 +165,9 @@ mod tests {
             ("stadt.berlin", "de"),
             ("example.co.uk", "gb"),
             ("example.ne", "ne"),
+            ("zillingtal.eu", "at"),
+            ("praha.eu", "cz"),
+            ("courcelles.eu", "be"),
         ] {
             assert_eq!(problem(d, cc), None, "{d}");
         }

@@ -166,6 +166,11 @@ pub struct Entry {
     /// addresses all lie in this network is a hosting package, not an own server.
     #[serde(default)]
     pub hosting: bool,
+    /// Every MX host name the entry's `mx` patterns match names a customer's own machine
+    /// (dynamic DNS, dial-up address pools): an MX there is the municipality's own
+    /// server, and the entry only names the namespace.
+    #[serde(default)]
+    pub customer_hosts: bool,
     /// Names of customer machines (VPS, dedicated servers) in the operator's namespace:
     /// `<first-label glob>.<suffix>`, `*` standing for any run of characters in the first
     /// label, the rest a plain suffix (spec §8.6). A banner naming one shows who runs the

@@ -82,7 +82,13 @@ impl<'a, 'c> Decision<'a, 'c> {
             EvidenceRole::Informational
         };
         let (matched, mx_role) = match (&class.via, class.kind) {
-            (_, InboundKind::Own) => (Some(format!("own domain {}", class.id)), role),
+            (_, InboundKind::Own) => (
+                class
+                    .matched
+                    .clone()
+                    .or_else(|| Some(format!("own domain {}", class.id))),
+                role,
+            ),
             (_, InboundKind::ThirdParty) => (Some(format!("third party {}", class.id)), role),
             (Via::Name, _) => (class.matched.clone(), role),
             _ => (None, secondary),

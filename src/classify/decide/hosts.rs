@@ -128,7 +128,18 @@ impl<'a, 'c> Decision<'a, 'c> {
     }
 
     fn classify_host(&self, host: &HostScan, domain_org: Option<&DnsName>) -> HostClass<'c> {
+        let own_id = || domain_org.unwrap_or(&self.scan.domain).to_string();
         if let Some(class) = self.by_name(host) {
+            // A dynamic-DNS or dial-up name is the customer's own machine.
+            if class.entry.is_some_and(|e| e.customer_hosts) {
+                return HostClass {
+                    kind: InboundKind::Own,
+                    id: own_id(),
+                    entry: None,
+                    matched: class.matched.map(|m| format!("customer host ({m})")),
+                    via: class.via,
+                };
+            }
             return class;
         }
         let own = |name: &DnsName| {
@@ -145,8 +156,7 @@ impl<'a, 'c> Decision<'a, 'c> {
             if let Some(entry) = self.single_network(host).filter(|e| e.network_decides) {
                 return HostClass::of_network(entry);
             }
-            let id = domain_org.unwrap_or(&self.scan.domain).to_string();
-            return HostClass::unnamed(InboundKind::Own, id);
+            return HostClass::unnamed(InboundKind::Own, own_id());
         }
         let Some(operator) = registered_domain(operator_name) else {
             // No registered domain names the operator: the network is all there is.
@@ -319,6 +329,31 @@ mod tests {
                 .build(),
         );
         assert_eq!((v.provider.as_str(), v.rule), ("microsoft", Rule::MxCname));
+    }
+
+    #[test]
+    fn a_dynamic_dns_name_is_the_customers_own_server() {
+        let v = decide(
+            &Scan::new("town.de")
+                .mx(10, "townhall.dyndns.org", &[(3320, "DE")])
+                .build(),
+        );
+        assert_eq!((v.provider.as_str(), v.rule), ("self-hosted", Rule::Own));
+        assert_eq!(v.inbound.id.as_deref(), Some("town.de"));
+        assert_eq!(v.network.as_deref(), Some("deutsche-telekom"));
+        let mx = v
+            .evidence
+            .iter()
+            .find(|e| e.raw.ends_with("dyndns.org"))
+            .unwrap();
+        assert!(
+            mx.matched
+                .as_deref()
+                .unwrap_or("")
+                .contains("customer host"),
+            "{mx:?}"
+        );
+        assert!(v.third_party_mx.is_empty());
     }
 
     #[test]
