@@ -5,8 +5,6 @@
 //! MX hosts belong to several operators, every one is named in the reason and flagged:
 //! `mx_split` among the weighed hosts, `mx_backup_other` for backups of another operator.
 
-use std::collections::BTreeMap;
-
 use super::Decision;
 use super::hosts::{HostClass, Via};
 use crate::classify::catalog::Scope;
@@ -25,8 +23,10 @@ pub(super) struct Weighed<'c> {
     pub(super) split: bool,
     /// What the reason says about other operators (empty when there are none).
     pub(super) operators_note: String,
-    /// Names of the weighed hosts, for reasons.
+    /// Names of the deciding operator's hosts, for reasons.
     pub(super) hosts_text: String,
+    /// "preferred MX" where preferences are real, else "MX".
+    pub(super) mx_word: &'static str,
 }
 
 /// Precedence of inbound kinds for ties (spec §7.1 D).
@@ -100,20 +100,21 @@ impl<'a, 'c> Decision<'a, 'c> {
             .cloned()
             .collect();
         let groups = by_operator(&weighed);
-        let mut tally: BTreeMap<(u8, String), (usize, &HostClass<'c>)> = BTreeMap::new();
-        for (class, hosts) in &groups {
-            tally.insert(
-                (precedence(class.kind), class.id.clone()),
-                (hosts.len(), class),
-            );
-        }
-        // Most hosts first; ties by kind precedence, then id (the map's key order).
-        let chosen = tally
-            .values()
-            .enumerate()
-            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(&a.0)))
-            .map(|(_, (_, class))| (*class).clone());
-        let Some(chosen) = chosen else {
+        // Most hosts first; ties by kind precedence, a global provider before a regional
+        // one, then id.
+        let chosen = groups
+            .iter()
+            .min_by_key(|(class, hosts)| {
+                let regional = class.entry.is_none_or(|e| e.scope != Scope::Global);
+                (
+                    std::cmp::Reverse(hosts.len()),
+                    precedence(class.kind),
+                    regional,
+                    class.id.clone(),
+                )
+            })
+            .map(|(class, hosts)| (class.clone(), hosts.clone()));
+        let Some((chosen, chosen_hosts)) = chosen else {
             // Unreachable: the weighed set is never empty past step A.
             return self.nobody(primary);
         };
@@ -145,13 +146,18 @@ impl<'a, 'c> Decision<'a, 'c> {
                 list_operators(&by_operator(&backups))
             ));
         }
-        let inbound = self.banner_reclass(chosen, primary);
+        let inbound = self.banner_reclass(chosen, &chosen_hosts);
         Weighed {
             inbound,
             weighed: weighed.len(),
             split,
             operators_note,
-            hosts_text: hosts_text(primary),
+            hosts_text: hosts_text(&chosen_hosts),
+            mx_word: if trust_preferences {
+                "preferred MX"
+            } else {
+                "MX"
+            },
         }
     }
 
@@ -190,6 +196,7 @@ impl<'a, 'c> Decision<'a, 'c> {
             split: false,
             operators_note: String::new(),
             hosts_text: hosts_text(primary),
+            mx_word: "MX",
         }
     }
 }
@@ -228,6 +235,27 @@ mod tests {
         assert_eq!(v.inbound.kind, InboundKind::Gateway);
         assert_eq!(v.rule, Rule::GwUnknown);
         assert_eq!(v.gateway.as_deref(), Some("hornetsecurity"));
+    }
+
+    #[test]
+    fn a_global_provider_wins_a_tie_with_a_regional_one() {
+        let v = decide_with(
+            &Scan::new("town.at")
+                .mx(10, "town-at.mail.protection.outlook.com", &[(8075, "US")])
+                .mx(20, "mxlb.ispgateway.de", &[(20773, "DE")])
+                .build(),
+            false,
+        );
+        assert_eq!((v.provider.as_str(), v.rule), ("microsoft", Rule::Mx));
+        assert!(flags(&v).contains(&"mx_split"));
+        // The reason names the deciding operator's hosts only, then the others.
+        assert!(
+            v.reason
+                .starts_with("The MX town-at.mail.protection.outlook.com is Microsoft"),
+            "{}",
+            v.reason
+        );
+        assert!(v.reason.contains("GoDaddy"), "{}", v.reason);
     }
 
     #[test]

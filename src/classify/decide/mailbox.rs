@@ -220,7 +220,8 @@ impl<'a, 'c> Decision<'a, 'c> {
             rule,
             mailbox: inbound.entry.map_or(Mailbox::Unknown, Mailbox::Entry),
             reason: format!(
-                "The preferred MX {hosts} is {name}'s mail service{}.",
+                "The {} {hosts} is {name}'s mail service{}.",
+                weighed.mx_word,
                 Self::via_text(inbound)
             ),
             accepted: BTreeSet::new(),
@@ -330,14 +331,16 @@ impl<'a, 'c> Decision<'a, 'c> {
             InboundKind::PublicShared => (
                 Rule::MxPublic,
                 format!(
-                    "The preferred MX {hosts} is {name}'s mail service{}.",
+                    "The {} {hosts} is {name}'s mail service{}.",
+                    weighed.mx_word,
                     Self::via_text(inbound)
                 ),
             ),
             _ => (
                 Rule::MxIsp,
                 format!(
-                    "The preferred MX {hosts} is {name}'s mail service{}.",
+                    "The {} {hosts} is {name}'s mail service{}.",
+                    weighed.mx_word,
                     Self::via_text(inbound)
                 ),
             ),
@@ -386,33 +389,7 @@ impl<'a, 'c> Decision<'a, 'c> {
             };
         }
         if hosting.any() || accepted.is_some() {
-            let hoster = accepted.as_ref().map(|(q, _)| *q).or(hosting.hoster());
-            let (mailbox, named, third_party_name) = match hoster {
-                Some(h) => (Mailbox::Entry(h), h.name.clone(), None),
-                None => {
-                    let net = place
-                        .network_name
-                        .as_deref()
-                        .unwrap_or("an unknown network");
-                    let name = format!("Shared web hosting (uncatalogued hoster, {net})");
-                    (
-                        Mailbox::ThirdParty,
-                        "an uncatalogued hoster".to_string(),
-                        Some(name),
-                    )
-                }
-            };
-            return Outcome {
-                rule: Rule::SharedHosting,
-                mailbox,
-                reason: format!(
-                    "The MX {hosts} carries the municipality's own name, but {}: a shared web-hosting package at {named}, not an own server.",
-                    hosting.describe_or_autodiscover(accepted.as_ref().map(|(q, _)| *q))
-                ),
-                accepted: accepted.map(|(_, g)| g).unwrap_or_default(),
-                gateway: None,
-                third_party_name,
-            };
+            return self.hosting_outcome(weighed, accepted, hosting, place);
         }
         let net = place
             .network_name
@@ -432,6 +409,59 @@ impl<'a, 'c> Decision<'a, 'c> {
             accepted: BTreeSet::new(),
             gateway: None,
             third_party_name: None,
+        }
+    }
+}
+
+impl<'c> Decision<'_, 'c> {
+    /// An own-named MX that is a shared web-hosting package: the hoster named by
+    /// autodiscover or the network, or an uncatalogued hoster.
+    fn hosting_outcome(
+        &mut self,
+        weighed: &Weighed<'c>,
+        accepted: Option<(&'c Entry, BTreeSet<Group>)>,
+        hosting: &HostingSigns<'c>,
+        place: &Place<'c>,
+    ) -> Outcome<'c> {
+        let hosts = &weighed.hosts_text;
+        let by_autodiscover = accepted.as_ref().map(|(q, _)| *q);
+        let hoster = by_autodiscover.or(hosting.hoster());
+        let (mailbox, named, third_party_name) = match hoster {
+            Some(h) => (Mailbox::Entry(h), h.name.clone(), None),
+            None => {
+                let net = place
+                    .network_name
+                    .as_deref()
+                    .unwrap_or("an unknown network");
+                let name = format!("Shared web hosting (uncatalogued hoster, {net})");
+                (
+                    Mailbox::ThirdParty,
+                    "an uncatalogued hoster".to_string(),
+                    Some(name),
+                )
+            }
+        };
+        let mut reason = format!(
+            "The MX {hosts} carries the municipality's own name, but {}: a shared web-hosting package at {named}, not an own server.",
+            hosting.describe_or_autodiscover(by_autodiscover)
+        );
+        // Autodiscover names one hoster, the addresses lie in another catalogued network.
+        if let (Some(h), Some(net)) = (hoster, place.network_entry)
+            && h.id != net.id
+        {
+            self.flag(Flag::LookthroughConflict);
+            reason.push_str(&format!(
+                " Its MX addresses are in the network of {}, not {}'s.",
+                net.name, h.name
+            ));
+        }
+        Outcome {
+            rule: Rule::SharedHosting,
+            mailbox,
+            reason,
+            accepted: accepted.map(|(_, g)| g).unwrap_or_default(),
+            gateway: None,
+            third_party_name,
         }
     }
 }
@@ -562,6 +592,30 @@ mod tests {
             (v.provider.as_str(), v.rule),
             ("microsoft", Rule::RelayBackend)
         );
+    }
+
+    #[test]
+    fn a_hosters_autodiscover_against_another_network_is_a_conflict() {
+        let v = decide(
+            &Scan::new("town.de")
+                .mx(10, "mail.town.de", &[(3320, "DE")])
+                .autodiscover_srv("autoconfigure.strato.de")
+                .build(),
+        );
+        assert_eq!(
+            (v.provider.as_str(), v.rule),
+            ("strato", Rule::SharedHosting)
+        );
+        assert!(flags(&v).contains(&"lookthrough_conflict"));
+        assert!(v.reason.contains("Deutsche Telekom"), "{}", v.reason);
+        let agreeing = decide(
+            &Scan::new("town.de")
+                .mx(10, "mail.town.de", &[(6724, "DE")])
+                .autodiscover_srv("autoconfigure.strato.de")
+                .build(),
+        );
+        assert!(!flags(&agreeing).contains(&"lookthrough_conflict"));
+        assert!(agreeing.confidence > v.confidence);
     }
 
     #[test]
