@@ -79,8 +79,10 @@ pub fn audit(records: &[Value], build_output: &str, world: &Path) -> Audit {
         let id = r["id"].as_str().unwrap_or("?");
         let domain = r["domain_ascii"].as_str().unwrap_or("");
         let own = org(domain);
-        // 1. Network-only verdicts must be own-named (or have no registered domain).
-        if flags(r).contains(&"asn_only") {
+        // 1. Network-only verdicts (by flag or by rule) must be own-named (or have no
+        //    registered domain).
+        let by_network = matches!(r["rule"].as_str(), Some("asn_infra" | "asn_isp"));
+        if by_network || flags(r).contains(&"asn_only") {
             a.network_only += 1;
             for e in evidence(r) {
                 if e["signal"] != "mx" || e["role"] != "decisive" {
