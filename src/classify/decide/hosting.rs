@@ -99,6 +99,30 @@ mod tests {
     }
 
     #[test]
+    fn every_cpanel_discovery_name_is_the_panel_and_an_own_autodiscover_is_not() {
+        // The recorded world also has the variant without the leading "c".
+        let v = decide(
+            &Scan::new("comune.it")
+                .mx(10, "mail.comune.it", &[(187456, "IT")])
+                .autodiscover_srv("panelemaildiscovery.cpanel.net")
+                .build(),
+        );
+        assert_eq!(v.rule, Rule::SharedHosting);
+        assert!(flags(&v).contains(&"hosting_panel"));
+        let own = decide(
+            &Scan::new("comune.it")
+                .mx(10, "mail.comune.it", &[(187456, "IT")])
+                .autodiscover_srv("mail.comune.it")
+                .build(),
+        );
+        assert_eq!(
+            (own.provider.as_str(), own.rule),
+            ("self-hosted", Rule::Own)
+        );
+        assert!(!flags(&own).contains(&"hosting_panel"));
+    }
+
+    #[test]
     fn a_hosting_network_names_the_hoster() {
         let v = decide(
             &Scan::new("town.de")

@@ -270,6 +270,25 @@ mod tests {
     }
 
     #[test]
+    fn an_operator_catalogued_from_the_world_decides_on_a_label_boundary() {
+        // Issue 16 pattern 3: a shared MX domain gets an entry; a lookalike does not match.
+        let v = decide(
+            &Scan::new("town.hu")
+                .mx(10, "smx1.spamzabalo.eu", &[(29278, "HU")])
+                .build(),
+        );
+        assert_eq!(v.rule, Rule::GwUnknown);
+        assert_eq!(v.gateway.as_deref(), Some("spamzabalo"));
+        let v = decide(
+            &Scan::new("town.hu")
+                .mx(10, "smx1.notspamzabalo.eu", &[(29278, "HU")])
+                .build(),
+        );
+        assert_eq!(v.rule, Rule::ThirdParty);
+        assert_eq!(v.third_party_mx, ["notspamzabalo.eu"]);
+    }
+
+    #[test]
     fn a_third_party_host_in_a_cloud_is_not_the_cloud() {
         let v = decide(
             &Scan::new("town.de")
