@@ -106,9 +106,12 @@ pub fn audit(records: &[Value], build_output: &str, world: &Path) -> Audit {
             a.self_hosted += 1;
             for e in evidence(r) {
                 let raw = e["raw"].as_str().unwrap_or("");
-                if e["signal"] == "autodiscover"
-                    && raw.trim_end_matches('.').ends_with("cpanel.net")
-                {
+                let panel = raw.trim_end_matches('.').ends_with("cpanel.net")
+                    || raw.starts_with("cpanel.")
+                    || e["matched"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("hosting control panel"));
+                if e["signal"] == "autodiscover" && panel {
                     a.findings
                         .push(format!("{id}: self-hosted with autodiscover {raw}"));
                 }

@@ -246,6 +246,11 @@ pub struct Panel {
     pub name: String,
     /// Autodiscover CNAME/SRV target suffixes.
     pub autodiscover: Vec<String>,
+    /// First labels of the service names the panel creates in each customer's own domain
+    /// (cPanel's proxy `cpanel.<domain>`): an autodiscover alias to such a name is the
+    /// panel's too.
+    #[serde(default)]
+    pub service_labels: Vec<String>,
     /// Where the facts come from.
     pub source: String,
     /// Decisions and caveats.
@@ -254,12 +259,22 @@ pub struct Panel {
 }
 
 impl Panel {
-    /// True when `target` equals or lies under one of the panel's suffixes.
-    pub fn matches(&self, target: &DnsName) -> bool {
-        self.autodiscover
-            .iter()
-            .filter_map(|p| DnsName::parse(p).ok())
-            .any(|p| target.is_subdomain_of(&p))
+    /// True when `target` equals or lies under one of the panel's suffixes, or is one of
+    /// its service names under `domain` (the customer's domain).
+    pub fn matches(&self, target: &DnsName, domain: &DnsName) -> bool {
+        let service = target.is_subdomain_of(domain)
+            && target.len() == domain.len() + 1
+            && target
+                .to_string()
+                .split('.')
+                .next()
+                .is_some_and(|label| self.service_labels.iter().any(|l| l == label));
+        service
+            || self
+                .autodiscover
+                .iter()
+                .filter_map(|p| DnsName::parse(p).ok())
+                .any(|p| target.is_subdomain_of(&p))
     }
 
     /// Load-time checks: a slug id, a name, a source and canonical suffixes.
@@ -285,6 +300,14 @@ impl Panel {
         }
         if self.autodiscover.is_empty() {
             return Err(CatalogError::NoSignals(self.id.clone()));
+        }
+        for l in &self.service_labels {
+            let label = !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !label {
+                return Err(bad(l, "not a lower-case host-name label"));
+            }
         }
         for p in &self.autodiscover {
             match DnsName::parse(p) {

@@ -229,8 +229,8 @@ impl Catalog {
     }
 
     /// The hosting control panel an autodiscover target belongs to.
-    pub fn match_panel(&self, target: &DnsName) -> Option<&Panel> {
-        self.panels.iter().find(|p| p.matches(target))
+    pub fn match_panel(&self, target: &DnsName, domain: &DnsName) -> Option<&Panel> {
+        self.panels.iter().find(|p| p.matches(target, domain))
     }
 
     /// The operator whose customer machines (VPS, dedicated servers) carry this name.

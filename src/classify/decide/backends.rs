@@ -167,7 +167,7 @@ impl<'a, 'c> Decision<'a, 'c> {
                 backends.add(m.entry, Group::G2Autodiscover);
             }
             let panel = if m.is_none() {
-                self.catalog.match_panel(&target)
+                self.catalog.match_panel(&target, &self.scan.domain)
             } else {
                 None
             };

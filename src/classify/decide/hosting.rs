@@ -54,7 +54,7 @@ impl<'a, 'c> Decision<'a, 'c> {
         let mut signs = HostingSigns::default();
         for (_, target) in self.autodiscover_targets() {
             if signs.panel.is_none() {
-                signs.panel = self.catalog.match_panel(&target);
+                signs.panel = self.catalog.match_panel(&target, &self.scan.domain);
             }
             if signs.hoster_autodiscover.is_none() {
                 signs.hoster_autodiscover = self
@@ -120,6 +120,15 @@ mod tests {
             ("self-hosted", Rule::Own)
         );
         assert!(!flags(&own).contains(&"hosting_panel"));
+        // cPanel's proxy name in the domain itself is the panel too.
+        let proxy = decide(
+            &Scan::new("comune.it")
+                .mx(10, "mail.comune.it", &[(187456, "IT")])
+                .autodiscover("cpanel.comune.it")
+                .build(),
+        );
+        assert_eq!(proxy.rule, Rule::SharedHosting);
+        assert!(flags(&proxy).contains(&"hosting_panel"));
     }
 
     #[test]
