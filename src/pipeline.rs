@@ -81,6 +81,10 @@ fn load_inputs(config: &Config) -> Result<Inputs> {
         format!("{}/m/{slug}/", m.country.code)
     })
     .context("two municipalities would share one page")?;
+    let seed_rules = classify::seed_check::SeedRules::embedded();
+    for (id, problem) in classify::seed_check::apply(&mut seeds.municipalities, seed_rules) {
+        tracing::warn!("seed {id}: {problem}; treated as an invalid domain");
+    }
     let catalog = Catalog::embedded();
     let today = crate::site::data::iso_time(now())[..10].to_string();
     let overrides = Overrides::load(&config.overrides, &seeds, catalog, &today)?;
@@ -298,7 +302,7 @@ fn scan_live(config: &Config, inputs: &Inputs, save: CacheSave) -> Result<ScanRe
         // A signal stops the scan, keeps every answer so far in the cache and exits: the
         // next run reuses them (they are fresh) and so resumes where this one stopped.
         let scans = tokio::select! {
-            scans = crate::scan::scan_domains(lookups.clone(), domains, config.dns.concurrency, &progress) => scans,
+            scans = crate::scan::scan_domains(lookups.clone(), domains, config.dns.concurrency, &progress, Catalog::embedded().dkim_selectors().into()) => scans,
             interrupted = interrupt::wait() => {
                 progress.finish();
                 save_interrupted(&lookups, None, config, &source)?;
@@ -532,7 +536,7 @@ fn scan_from_cache(config: &Config, inputs: &Inputs) -> Result<ScanResult> {
     );
     let scans = rt.block_on(async {
         tokio::select! {
-            scans = crate::scan::scan_domains(lookups.clone(), domains, 512, &progress) => Ok(scans),
+            scans = crate::scan::scan_domains(lookups.clone(), domains, 512, &progress, Catalog::embedded().dkim_selectors().into()) => Ok(scans),
             interrupted = interrupt::wait() => Err(interrupted),
         }
     })?;
@@ -598,7 +602,6 @@ fn record_of(
     options: &Options,
     discovery: Option<&Discovery>,
 ) -> Record {
-    let catalog = Catalog::embedded();
     let probes = scan
         .as_deref()
         .map(|s| result.connections.probes_of(s))
@@ -613,7 +616,7 @@ fn record_of(
             scan.as_deref(),
             &probe_refs,
             &inputs.overrides,
-            catalog,
+            &classify_tables(),
             options,
         )
     }));
@@ -652,12 +655,20 @@ fn failed_record(
         Some(&scan),
         &[],
         &inputs.overrides,
-        Catalog::embedded(),
+        &classify_tables(),
         options,
     );
     let mut record = Record::new(m, verdict, Some(scan), None);
     record.mark_staleness(result.fresh_since);
     record
+}
+
+/// The reviewed tables compiled into the binary.
+fn classify_tables() -> classify::Tables<'static> {
+    classify::Tables {
+        catalog: Catalog::embedded(),
+        rules: RuleBook::embedded(),
+    }
 }
 
 fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> Result<SiteModel> {
@@ -670,7 +681,10 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> Result
     let catalog = Catalog::embedded();
     let options = Options {
         check_mx_addresses: !result.loopback,
+        // The recorded world lists MX hosts by name with synthetic preferences.
+        trust_mx_preferences: !result.source.starts_with("world:"),
     };
+    let tables = classify_tables();
     // One assessment per domain: municipalities sharing a domain share it.
     let assessed_at = now();
     let mut domains: Vec<&DnsName> = result.scans.keys().collect();
@@ -754,6 +768,7 @@ fn classify_all(inputs: &Inputs, result: &ScanResult, config: &Config) -> Result
             model.records.len(),
             started.elapsed().as_secs_f64()
         );
+        eprint!("{}", classify_report(&model, tables.rules));
     }
     tracing::info!("classified, {} MB resident", crate::progress::rss_mb());
     Ok(model)
@@ -788,10 +803,21 @@ fn apply_discovery(verdict: &mut classify::Verdict, d: &Discovery) {
         verdict.confidence = verdict.confidence.min(cap);
     }
     if d.is_guess_only() {
-        verdict.flags.push("guessed_domain".into());
-        verdict.flags.sort();
-        verdict.flags.dedup();
+        verdict.flags.push(classify::Flag::GuessedDomain);
+        classify::flag::normalise(&mut verdict.flags);
     }
+}
+
+/// Verdicts per rule and the uncatalogued MX domains serving several municipalities.
+fn classify_report(model: &SiteModel, rules: &RuleBook) -> String {
+    use classify::report;
+    let min = rules.report.uncatalogued_shared_mx;
+    let counts = report::rule_counts(model.records.iter().map(|r| &r.verdict));
+    let shared = report::uncatalogued_shared_mx(
+        model.records.iter().map(|r| (&r.verdict, r.country.code)),
+        min,
+    );
+    report::summary(&counts, &shared, min)
 }
 
 fn print_summary(model: &SiteModel, quiet: bool) {

@@ -115,7 +115,8 @@ fn each_decision_rule_gets_its_verdict() {
     assert_verdict("EE-T08", "unknown", "null_mx", "unknown");
     assert_verdict("EE-T09", "unknown", "no_mx", "unknown");
     assert_verdict("EE-T10", "unknown", "nxdomain", "unknown");
-    assert_verdict("DE-T01", "deutsche-telekom", "asn_isp", "local-isp");
+    // Issue 16: a third party's MX on a telco network is the third party's, not the telco's.
+    assert_verdict("DE-T01", "third-party", "third_party", "independent");
     assert_verdict("DE-T02", "ionos", "mx", "european-provider");
 
     // Gateways are named, with the backend found behind them.
@@ -125,15 +126,18 @@ fn each_decision_rule_gets_its_verdict() {
     // Self-hosted carries its network and a domestic location.
     assert_eq!(verdict("EE-T07")["jurisdiction"], "domestic");
     assert_eq!(verdict("EE-T07")["mx_location"], "domestic");
-    // The ISP verdict is by ASN only, and says so.
+    // The third party's network is reported as where its server stands, and decides
+    // nothing.
+    assert_eq!(verdict("DE-T01")["inbound_id"], "kommunalhost.de");
+    assert_eq!(verdict("DE-T01")["network"], "deutsche-telekom");
+    assert_eq!(verdict("DE-T01")["mx_location"], "domestic");
     assert!(
-        verdict("DE-T01")["flags"]
+        !verdict("DE-T01")["flags"]
             .as_array()
             .unwrap()
             .iter()
             .any(|f| f == "asn_only")
     );
-    assert_eq!(verdict("DE-T01")["jurisdiction"], "domestic");
 }
 
 #[test]

@@ -135,6 +135,15 @@ fn full_offline_build_of_all_47_countries() {
 
     check_maps(&site, &records, &stdout);
 
+    // The classification audit of issue 16 (tests/common/verdict_audit.rs).
+    let audit = verdict_audit::audit(&records, &stderr, &data.join("world"));
+    assert!(
+        audit.findings.is_empty(),
+        "{} classification findings, e.g. {:#?}",
+        audit.findings.len(),
+        &audit.findings[..audit.findings.len().min(10)]
+    );
+
     // Rebuild from the cache with no server at all.
     let again = tmp.path().join("again");
     let mut cmd = mxmap(tmp.path());

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use mxmap::classify::catalog::Catalog;
-use mxmap::classify::decide::Options;
+use mxmap::classify::decide::{Options, Tables};
 use mxmap::classify::overrides::Overrides;
+use mxmap::classify::rules::RuleBook;
 use mxmap::countries;
 use mxmap::evidence::{Answer, Observation, Outcome, RType};
 use mxmap::grade::{self, SecurityInput};
@@ -116,7 +117,8 @@ fuzz_target!(|data: &[u8]| {
     let mut cache = ScanCache::new("fuzz");
     cache.merge(observations);
     let lookups = Lookups::new(Backend::CacheOnly, Some(cache), Duration::from_secs(3600), 16);
-    let scan = runtime().block_on(scan_domain(&lookups, &domain));
+    let selectors = Catalog::embedded().dkim_selectors();
+    let scan = runtime().block_on(scan_domain(&lookups, &domain, &selectors));
 
     let country = countries::by_code("ee").expect("ee");
     let m = Municipality {
@@ -136,13 +138,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let options = Options {
         check_mx_addresses: true,
+        trust_mx_preferences: true,
     };
     let verdict = mxmap::classify::classify(
         &m,
         Some(&scan),
         &[],
         &Overrides::default(),
-        Catalog::embedded(),
+        &Tables {
+            catalog: Catalog::embedded(),
+            rules: RuleBook::embedded(),
+        },
         &options,
     );
     let security = grade::assess(&SecurityInput {

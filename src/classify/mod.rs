@@ -2,23 +2,32 @@
 //! evidence, with what confidence.
 //!
 //! - [`catalog`]: the provider/gateway/ISP signature table (`signatures.toml`, data);
-//! - [`rules`]: base confidences and adjustments (`rules.toml`, data);
-//! - [`decide`]: the decision procedure over one domain's scan;
+//! - [`rules`]: base confidences, adjustments, caps (`rules.toml`, data);
+//! - [`decide`]: the decision procedure over one domain's scan, one file per step;
 //! - [`overrides`]: reviewed manual overrides;
-//! - [`model`]: the verdict types;
-//! - [`org`]: registered domains (Public Suffix List, ICANN section).
+//! - [`model`], [`flag`]: the verdict types and its flags;
+//! - [`org`]: registered domains (Public Suffix List, ICANN section);
+//! - [`seed_check`]: seed domains that cannot be mail domains;
+//! - [`report`]: the run's rule counts and uncatalogued shared MX domains.
+//!
+//! The tables are passed down as [`Tables`]; nothing here reaches for the embedded
+//! copies, so a test can swap either.
 
 pub mod catalog;
 pub mod decide;
+pub mod flag;
 pub mod model;
 pub mod org;
 pub mod overrides;
+pub mod report;
 pub mod rules;
+pub mod seed_check;
+mod slug;
 
+pub use decide::{Options, Tables};
+pub use flag::{Flag, join_flags};
 pub use model::*;
 
-use catalog::Catalog;
-use decide::Options;
 use overrides::{Kind, Mode, Overrides};
 
 use crate::scan::domain::DomainScan;
@@ -31,7 +40,7 @@ pub fn classify(
     scan: Option<&DomainScan>,
     probes: &[&SmtpProbe],
     overrides: &Overrides,
-    catalog: &Catalog,
+    tables: &Tables<'_>,
     options: &Options,
 ) -> Verdict {
     let cc = municipality.country.code;
@@ -39,18 +48,39 @@ pub fn classify(
         .get(&municipality.id, Kind::BackendHint)
         .map(|o| o.value.as_str());
     let mut verdict = match scan {
-        Some(scan) => decide::decide(scan, probes, cc, catalog, options, hint),
-        None => decide::no_domain(&match &municipality.domain_problem {
-            Some(problem) => format!("The seed's domain cannot be used: {problem}."),
-            None => "The seed list has no mail domain for this municipality.".to_string(),
-        }),
+        Some(scan) => decide::decide(scan, probes, cc, tables, options, hint),
+        None => match &municipality.domain_problem {
+            Some(problem) => decide::no_domain(
+                &format!("The seed's domain cannot be used: {problem}."),
+                Some(seed_check::evidence(municipality, problem)),
+                tables.rules,
+            ),
+            None => decide::no_domain(
+                "The seed list has no mail domain for this municipality.",
+                None,
+                tables.rules,
+            ),
+        },
     };
+    apply_overrides(&mut verdict, municipality, overrides, tables);
+    flag::normalise(&mut verdict.flags);
+    verdict
+}
+
+/// Domain, status and provider overrides (spec §10.2), each shown as such.
+fn apply_overrides(
+    verdict: &mut Verdict,
+    municipality: &Municipality,
+    overrides: &Overrides,
+    tables: &Tables<'_>,
+) {
+    let cc = municipality.country.code;
     if let Some(o) = overrides.get(&municipality.id, Kind::Domain) {
-        verdict.flags.push("override".into());
+        verdict.flags.push(Flag::Override);
         verdict.override_note = Some(note(o));
     }
     if let Some(o) = overrides.get(&municipality.id, Kind::Status) {
-        verdict.flags.push(format!("status_{}", o.value));
+        verdict.flags.extend(Flag::status(&o.value));
         verdict.reason = format!(
             "{} Status: {} ({}).",
             verdict.reason,
@@ -59,38 +89,37 @@ pub fn classify(
         );
         verdict.override_note = Some(note(o));
     }
-    if let Some(o) = overrides.get(&municipality.id, Kind::Provider) {
-        let automatic_unknown = matches!(
-            verdict.rule,
-            Rule::GwUnknown | Rule::ThirdParty | Rule::NoMx | Rule::NoDomain | Rule::Nxdomain
-        ) || verdict.provider == "unknown";
-        let applies = o.mode == Mode::Force || automatic_unknown;
-        if applies && let Some(entry) = catalog.entry(&o.value) {
-            let contradicted = !automatic_unknown && verdict.provider != entry.id;
-            if contradicted {
-                verdict.flags.push("override_contradicted".into());
-            }
-            let automatic = format!("{} ({})", verdict.provider_name, verdict.rule);
-            verdict.provider = entry.id.clone();
-            verdict.provider_name = entry.name.clone();
-            verdict.provider_country = Some(entry.hq.clone());
-            verdict.category = decide::category_for(entry);
-            verdict.jurisdiction = decide::jurisdiction_of(&entry.hq, cc);
-            verdict.rule = Rule::Override;
-            verdict.confidence = rules::RuleBook::embedded().row(Rule::Override).base;
-            verdict.reason = format!(
-                "Manual override: {} ({}; source: {}). The automatic verdict was {automatic}.",
-                entry.name, o.reason, o.source
-            );
-            verdict.flags.push("override".into());
-            verdict.override_note = Some(note(o));
-        } else {
-            verdict.flags.push("override_not_applied".into());
-        }
+    let Some(o) = overrides.get(&municipality.id, Kind::Provider) else {
+        return;
+    };
+    let automatic_unknown = matches!(
+        verdict.rule,
+        Rule::GwUnknown | Rule::ThirdParty | Rule::NoMx | Rule::NoDomain | Rule::Nxdomain
+    ) || verdict.provider == "unknown";
+    let applies = o.mode == Mode::Force || automatic_unknown;
+    let entry = tables.catalog.entry(&o.value).filter(|_| applies);
+    let Some(entry) = entry else {
+        verdict.flags.push(Flag::OverrideNotApplied);
+        return;
+    };
+    if !automatic_unknown && verdict.provider != entry.id {
+        verdict.flags.push(Flag::OverrideContradicted);
     }
-    verdict.flags.sort();
-    verdict.flags.dedup();
-    verdict
+    let automatic = format!("{} ({})", verdict.provider_name, verdict.rule);
+    verdict.provider = entry.id.clone();
+    verdict.provider_name = entry.name.clone();
+    verdict.provider_country = Some(entry.hq.clone());
+    verdict.category = decide::category_for(entry);
+    verdict.jurisdiction = decide::jurisdiction_of(&entry.hq, cc);
+    verdict.rule = Rule::Override;
+    verdict.confidence = tables.rules.row(Rule::Override).base;
+    verdict.band = tables.rules.bands.of(verdict.confidence);
+    verdict.reason = format!(
+        "Manual override: {} ({}; source: {}). The automatic verdict was {automatic}.",
+        entry.name, o.reason, o.source
+    );
+    verdict.flags.push(Flag::Override);
+    verdict.override_note = Some(note(o));
 }
 
 fn note(o: &overrides::Override) -> OverrideNote {

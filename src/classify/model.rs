@@ -3,41 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! slug_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $slug:literal, $label:literal;)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $slug)] $variant,)*
-        }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// Stable slug used in data files and URLs.
-            pub fn slug(self) -> &'static str {
-                match self { $($name::$variant => $slug,)* }
-            }
-
-            /// Human-readable label.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label,)* }
-            }
-
-            /// Parses a slug.
-            pub fn from_slug(slug: &str) -> Option<$name> {
-                match slug { $($slug => Some($name::$variant),)* _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.slug())
-            }
-        }
-    };
-}
+use super::flag::Flag;
+use super::slug::slug_enum;
 
 slug_enum! {
     /// Provider category shown on maps and in shares.
@@ -148,6 +115,8 @@ slug_enum! {
         Own => "own", "Self-hosted";
         /// Own server, no location.
         OwnUnlocated => "own_unlocated", "Self-hosted, location unknown";
+        /// Own-named MX of a web-hosting package.
+        SharedHosting => "shared_hosting", "Shared web hosting";
         /// Uncatalogued third party.
         ThirdParty => "third_party", "Uncatalogued third party";
         /// NXDOMAIN.
@@ -202,6 +171,22 @@ slug_enum! {
         Cert => "cert", "TLS certificate";
         /// Manual override.
         Override => "override", "Override";
+        /// The seed list's entry (a domain that cannot be a mail domain).
+        Seed => "seed", "Seed list";
+    }
+}
+
+slug_enum! {
+    /// Confidence band (spec §1), from the rule book's thresholds.
+    Band {
+        /// At or above the high threshold.
+        High => "high", "high";
+        /// At or above the medium threshold.
+        Medium => "medium", "medium";
+        /// Above zero.
+        Low => "low", "low";
+        /// Zero.
+        None => "none", "none";
     }
 }
 
@@ -275,6 +260,8 @@ pub struct Verdict {
     pub mx_location: MxLocation,
     /// 0–100.
     pub confidence: u8,
+    /// Band of `confidence` (rule-book thresholds).
+    pub band: Band,
     /// Deciding rule.
     pub rule: Rule,
     /// Plain-language explanation.
@@ -282,23 +269,21 @@ pub struct Verdict {
     /// Evidence, decisive items first.
     pub evidence: Vec<EvidenceItem>,
     /// Flags (spec §1).
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
     /// Microsoft tenant (`<name>.onmicrosoft.com`) when visible.
     pub tenant: Option<String>,
     /// Applied override.
     pub override_note: Option<OverrideNote>,
+    /// Registered domains of this domain's MX hosts (or their alias targets) that are
+    /// uncatalogued third parties, for the run's uncatalogued-shared-MX report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub third_party_mx: Vec<String>,
 }
 
 impl Verdict {
-    /// Confidence band per the rules table.
+    /// Confidence band, as set with the confidence.
     pub fn band(&self) -> &'static str {
-        let bands = &super::rules::RuleBook::embedded().bands;
-        match self.confidence {
-            0 => "none",
-            c if c >= bands.high => "high",
-            c if c >= bands.medium => "medium",
-            _ => "low",
-        }
+        self.band.slug()
     }
 
     /// True for Microsoft, Google and Amazon.

@@ -15,6 +15,16 @@ pub fn registered_domain(name: &DnsName) -> Option<DnsName> {
     name.parent(labels.len() - suffix_len - 1)
 }
 
+/// True when `tld` (one label, A-label form, any case) is a top-level domain of the
+/// ICANN section of the Public Suffix List — i.e. it exists in the root zone.
+pub fn is_top_level_domain(tld: &str) -> bool {
+    let lower = tld.to_ascii_lowercase();
+    !lower.is_empty()
+        && !lower.contains('.')
+        && psl::suffix(lower.as_bytes())
+            .is_some_and(|s| s.typ() == Some(psl::Type::Icann) && s.as_bytes() == lower.as_bytes())
+}
+
 /// Number of labels of the longest ICANN public suffix of `labels` (at least 1: the
 /// default rule `*` makes any unlisted TLD a suffix).
 fn icann_suffix_len(labels: &[&[u8]]) -> usize {
@@ -62,6 +72,16 @@ mod tests {
             "amazonaws.com"
         );
         assert_eq!(org("foo.blogspot.com"), "blogspot.com");
+    }
+
+    #[test]
+    fn top_level_domains_exist_or_not() {
+        for tld in ["de", "com", "cat", "berlin", "xn--p1ai", "ne", "vg", "EU"] {
+            assert!(is_top_level_domain(tld), "{tld}");
+        }
+        for tld in ["e", "invalidtld", "", "co.uk", "localhost"] {
+            assert!(!is_top_level_domain(tld), "{tld}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::model::Rule;
+use super::model::{Band, Rule};
 
 /// One rule's row.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +65,36 @@ pub struct Bands {
     pub medium: u8,
 }
 
+impl Bands {
+    /// The band of a confidence.
+    pub fn of(&self, confidence: u8) -> Band {
+        match confidence {
+            0 => Band::None,
+            c if c >= self.high => Band::High,
+            c if c >= self.medium => Band::Medium,
+            _ => Band::Low,
+        }
+    }
+}
+
+/// Upper limits on confidence for verdicts that rest on weak evidence.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Caps {
+    /// The mailbox provider rests on SPF alone (SPF says who may send, not where
+    /// mailboxes are): at most this, the top of the medium band.
+    pub spf_only: u8,
+}
+
+/// Thresholds of the run reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reports {
+    /// An uncatalogued MX registered domain serving at least this many municipalities
+    /// is reported (build output, country "verdicts to check" page).
+    pub uncatalogued_shared_mx: usize,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Meta {
@@ -78,6 +108,8 @@ struct File {
     rule: Vec<RuleRow>,
     adjust: Adjustments,
     bands: Bands,
+    caps: Caps,
+    report: Reports,
 }
 
 /// The loaded rule book.
@@ -92,6 +124,10 @@ pub struct RuleBook {
     pub adjust: Adjustments,
     /// Bands.
     pub bands: Bands,
+    /// Confidence caps.
+    pub caps: Caps,
+    /// Report thresholds.
+    pub report: Reports,
 }
 
 impl RuleBook {
@@ -115,16 +151,26 @@ impl RuleBook {
         if let Some(missing) = Rule::ALL.iter().find(|r| !by_id.contains_key(r)) {
             return Err(format!("rules.toml: no row for rule {:?}", missing.slug()));
         }
+        let bands = &file.bands;
+        if !(0 < bands.medium && bands.medium < bands.high && bands.high <= 100) {
+            return Err("rules.toml: bands need 0 < medium < high <= 100".into());
+        }
+        if file.caps.spf_only > 100 {
+            return Err("rules.toml: caps.spf_only > 100".into());
+        }
         Ok(RuleBook {
             version: file.meta.version,
             rules: file.rule,
             by_id,
             adjust: file.adjust,
             bands: file.bands,
+            caps: file.caps,
+            report: file.report,
         })
     }
 
     /// The embedded table (checked by a unit test, so this cannot fail at run time).
+    /// Callers take it once and pass it down.
     pub fn embedded() -> &'static RuleBook {
         static BOOK: OnceLock<RuleBook> = OnceLock::new();
         BOOK.get_or_init(|| {
@@ -148,6 +194,19 @@ mod tests {
         assert_eq!(book.row(Rule::Mx).base, 80);
         assert_eq!(book.row(Rule::GwUnknown).base, 25);
         assert!(!book.row(Rule::Override).adjustable);
+    }
+
+    #[test]
+    fn bands_and_caps_come_from_the_table() {
+        let book = RuleBook::embedded();
+        assert_eq!(book.bands.of(0), Band::None);
+        assert_eq!(book.bands.of(1), Band::Low);
+        assert_eq!(book.bands.of(59), Band::Low);
+        assert_eq!(book.bands.of(60), Band::Medium);
+        assert_eq!(book.bands.of(79), Band::Medium);
+        assert_eq!(book.bands.of(80), Band::High);
+        assert!(book.caps.spf_only < book.bands.high);
+        assert_eq!(book.report.uncatalogued_shared_mx, 3);
     }
 
     #[test]

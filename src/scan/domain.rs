@@ -21,8 +21,17 @@ pub const MAX_CNAME_HOPS: usize = 10;
 pub const MAX_MX_HOSTS: usize = 32;
 /// Addresses per MX host at most (classification spec §3.3).
 pub const MAX_ADDRESSES: usize = 16;
-/// DKIM selectors probed: Microsoft 365 and Google Workspace defaults.
-pub const DKIM_SELECTORS: [&str; 4] = ["selector1", "selector2", "google", "google2048"];
+/// One DKIM selector to probe. The list comes from the signature table
+/// (`dkim_selectors` / `dkim_txt_selectors`), so the scan asks exactly what the
+/// classifier reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DkimSelector {
+    /// Selector label (`selector1`, `google`, …).
+    pub selector: String,
+    /// The provider publishes its key as TXT there (Google): ask for TXT when the
+    /// selector is no alias.
+    pub txt_key: bool,
+}
 
 /// A CNAME chain followed hop by hop.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,12 +227,16 @@ impl DomainScan {
     }
 }
 
-/// Scans one domain.
-pub async fn scan_domain(lookups: &Lookups, domain: &DnsName) -> DomainScan {
+/// Scans one domain, probing the given DKIM selectors.
+pub async fn scan_domain(
+    lookups: &Lookups,
+    domain: &DnsName,
+    selectors: &[DkimSelector],
+) -> DomainScan {
     let under = |prefix: &str| domain.prepend(prefix).ok();
-    let dkim_names: Vec<(String, Option<DnsName>)> = DKIM_SELECTORS
+    let dkim_names: Vec<(&DkimSelector, Option<DnsName>)> = selectors
         .iter()
-        .map(|s| (s.to_string(), under(&format!("{s}._domainkey"))))
+        .map(|s| (s, under(&format!("{}._domainkey", s.selector))))
         .collect();
     let autodiscover_name = under("autodiscover");
     let (mx, txt, dmarc, mta_sts, tls_rpt, autodiscover_srv) = tokio::join!(
@@ -236,14 +249,13 @@ pub async fn scan_domain(lookups: &Lookups, domain: &DnsName) -> DomainScan {
     );
     let dkim_fut = join_all(dkim_names.iter().map(|(selector, name)| async move {
         let cname = get_under(lookups, name.clone(), RType::Cname).await;
-        // Google Workspace publishes its key as TXT (no CNAME) at `google`.
-        let txt = if selector == "google" && cname.answers.is_empty() {
+        let txt = if selector.txt_key && cname.answers.is_empty() {
             Some(get_under(lookups, name.clone(), RType::Txt).await)
         } else {
             None
         };
         DkimProbe {
-            selector: selector.clone(),
+            selector: selector.selector.clone(),
             cname,
             txt,
         }

@@ -30,11 +30,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::name::DnsName;
 use crate::progress::{Progress, ProgressCounter};
-use domain::DomainScan;
+use domain::{DkimSelector, DomainScan};
 use lookups::Lookups;
 
 /// Scans each domain once (domains are deduplicated here), at most `parallel_domains`
-/// at a time, reporting progress per domain.
+/// at a time, reporting progress per domain; `selectors` are the DKIM selectors to probe
+/// (from the signature table).
 ///
 /// `parallel_domains` long-lived tasks each take the next domain from a shared index
 /// until none is left. One task per domain, spawned and joined from the caller (which
@@ -46,6 +47,7 @@ pub async fn scan_domains(
     domains: Vec<DnsName>,
     parallel_domains: usize,
     progress: &Progress,
+    selectors: Arc<[DkimSelector]>,
 ) -> HashMap<DnsName, Arc<DomainScan>> {
     let mut unique = domains;
     unique.sort();
@@ -63,6 +65,7 @@ pub async fn scan_domains(
                     unique.clone(),
                     next.clone(),
                     progress.counter(),
+                    selectors.clone(),
                 ))
             })
             .collect(),
@@ -93,11 +96,11 @@ impl<T> Drop for AbortOnDrop<T> {
 /// Scans one domain; a panic while doing so (a bug, e.g. in a parser of hostile DNS
 /// text) costs this domain only: it becomes a scan error with the panic message as
 /// its evidence, and the worker goes on with the next domain.
-async fn scan_one(lookups: &Lookups, domain: &DnsName) -> DomainScan {
+async fn scan_one(lookups: &Lookups, domain: &DnsName, selectors: &[DkimSelector]) -> DomainScan {
     use futures::FutureExt;
     let scan = std::panic::AssertUnwindSafe(async {
         crate::faults::maybe_panic("scan", &domain.to_string());
-        domain::scan_domain(lookups, domain).await
+        domain::scan_domain(lookups, domain, selectors).await
     })
     .catch_unwind()
     .await;
@@ -117,6 +120,7 @@ async fn worker(
     domains: Arc<Vec<DnsName>>,
     next: Arc<AtomicUsize>,
     progress: ProgressCounter,
+    selectors: Arc<[DkimSelector]>,
 ) -> Vec<(DnsName, Arc<DomainScan>)> {
     let mut done = Vec::new();
     loop {
@@ -125,7 +129,7 @@ async fn worker(
             return done;
         };
         crate::faults::pause_async(crate::interrupt::Phase::Scan).await;
-        let scan = scan_one(&lookups, domain).await;
+        let scan = scan_one(&lookups, domain, &selectors).await;
         progress.inc(scan.mx.failed());
         done.push((domain.clone(), Arc::new(scan)));
     }

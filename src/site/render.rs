@@ -709,11 +709,16 @@ struct AnomaliesPage<'a> {
     rows: Vec<MunicipalityRow<'a>>,
     /// Municipalities whose mail domain discovery found, with its evidence.
     discovered: Vec<(String, &'a Record)>,
+    /// Uncatalogued MX domains serving `shared_mx_min` or more municipalities that
+    /// serve some here: (domain, here, all countries).
+    shared_mx: Vec<(String, usize, usize)>,
+    shared_mx_min: usize,
 }
 
 /// `{cc}/anomalies/`: the municipalities of a country whose verdict deserves a second
 /// look (site spec 3.2 item 10).
 pub fn anomalies(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Result<String> {
+    let shared_mx_min = RuleBook::embedded().report.uncatalogued_shared_mx;
     let members: Vec<usize> = c
         .records
         .iter()
@@ -734,9 +739,30 @@ pub fn anomalies(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Res
             .filter(|r| r.is_discovered())
             .map(|r| (format!("../m/{}/", r.slug), r))
             .collect(),
+        shared_mx: uncatalogued_shared_mx_in(model, c.country.code, shared_mx_min),
+        shared_mx_min,
     }
     .render()
     .with_context(|| format!("rendering {}anomalies/", c.page))
+}
+
+/// The uncatalogued MX domains the build reports (issue 16) that serve municipalities
+/// of country `cc`: (domain, municipalities here, municipalities in all countries).
+fn uncatalogued_shared_mx_in(
+    model: &SiteModel,
+    cc: &str,
+    min: usize,
+) -> Vec<(String, usize, usize)> {
+    let all = crate::classify::report::uncatalogued_shared_mx(
+        model.records.iter().map(|r| (&r.verdict, r.country.code)),
+        min,
+    );
+    all.into_iter()
+        .filter_map(|s| {
+            let here = s.by_country.get(cc).copied()?;
+            Some((s.domain, here, s.municipalities))
+        })
+        .collect()
 }
 
 /// Confidence bands over all municipalities: (band, count, percent).
@@ -1117,7 +1143,7 @@ pub fn municipality(
         mx_location_label: v.mx_location.label(),
         band: v.band(),
         rule_explains: &book.row(v.rule).explains,
-        flags: v.flags.join(", "),
+        flags: crate::classify::join_flags(&v.flags, ", "),
         evidence,
         spf,
         spf_summary,

@@ -9,6 +9,7 @@
 pub mod https;
 pub mod pki;
 pub mod postfix;
+pub mod verdict_audit;
 pub mod world_mta;
 
 use std::collections::HashMap;
