@@ -373,6 +373,12 @@ mod tests {
             parked_rejection(&parked, t),
             Some(Rejection::Parked { .. })
         ));
+        // Aftermarket.pl's sink for the domains it parks (guessed Polish powiat names).
+        let sink = [DnsName::parse("blackhole.aftermarket.pl").unwrap()];
+        assert!(matches!(
+            parked_rejection(&sink, t),
+            Some(Rejection::Parked { .. })
+        ));
         let fine = [DnsName::parse("mx.arnoia.es").unwrap()];
         assert_eq!(parked_rejection(&fine, t), None);
     }
