@@ -842,14 +842,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_only_refuses_public_resolvers_before_any_socket() {
-        let dns = DnsArgs {
-            resolvers: vec!["192.0.2.1:53".into()],
-            loopback_only: true,
-            ..Default::default()
-        };
-        let err = Config::resolve(&CommonArgs::default(), Some(&dns), None).unwrap_err();
-        assert!(format!("{err:#}").contains("refuses 192.0.2.1"), "{err:#}");
+    fn loopback_only_refuses_every_resolver_outside_127_before_any_socket() {
+        // Addresses that reach only this host even if the guard broke, yet lie outside
+        // 127.0.0.0/8: the rule is the prefix, not "is it local".
+        for (server, shown) in [("0.0.0.0:53", "0.0.0.0"), ("[::1]:53", "::1")] {
+            let dns = DnsArgs {
+                resolvers: vec![server.into()],
+                loopback_only: true,
+                ..Default::default()
+            };
+            let err = Config::resolve(&CommonArgs::default(), Some(&dns), None).unwrap_err();
+            assert!(
+                format!("{err:#}").contains(&format!("refuses {shown}")),
+                "{err:#}"
+            );
+        }
     }
 
     #[test]
