@@ -114,6 +114,32 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
         if let Some(geojson) = &m.geojson {
             out.put_download(&format!("{}map.geojson", c.page), geojson, Some(m.shapes))?;
         }
+        if let Some((drawn, population, level)) = m.drawn {
+            let total_population: u64 = c
+                .records
+                .iter()
+                .filter_map(|&i| model.records[i].population)
+                .sum();
+            report.map_lines.push(format!(
+                "    drawn by {level}: {drawn}/{} municipalities ({:.1} %), population {:.1} %",
+                c.records.len(),
+                model::pct(drawn, c.records.len()),
+                100.0 * population as f64 / total_population.max(1) as f64
+            ));
+        }
+        // The interactive map's data files and the full-resolution static map.
+        for (path, bytes) in &m.map_files {
+            out.put(path, bytes)?;
+        }
+        if let Some(svg) = &m.full_svg {
+            out.put(&format!("{}map.svg", c.page), svg.as_bytes())?;
+        }
+    }
+    for (path, bytes) in map::ASSETS.iter().map(|(p, b)| (p.to_string(), b.to_vec())) {
+        out.put(&path, &bytes)?;
+    }
+    for (path, bytes) in &maps.europe_files {
+        out.put(path, bytes)?;
     }
     let sums = data::sha256sums(&out.downloads);
     out.put("data/SHA256SUMS", sums.as_bytes())?;
@@ -181,7 +207,12 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
             .regions
             .par_iter()
             .map(|region| {
-                let map = m.region_maps.get(&region.slug).map(String::as_str);
+                let mut map = map::MapWidget::new(
+                    m.map_config.as_ref(),
+                    Some((&region.slug, &region.name)),
+                    m.region_maps.get(&region.slug).cloned(),
+                );
+                map.caption = "Each shape links to the municipality's page; the colour is its provider category. Municipalities without a boundary are only in the list below.".into();
                 let html = render::minify(&render::region(model, c, region, &unmapped, map)?);
                 Ok((format!("{}{}/index.html", c.page, region.slug), html))
             })

@@ -148,6 +148,7 @@ struct IndexPage<'a> {
     providers: Vec<ProviderRow>,
     legend: Vec<LegendItem>,
     europe_svg: &'a str,
+    map: super::map::MapWidget,
     /// The same map by domestic share and by grade ≥ B, behind a toggle.
     europe_domestic_svg: String,
     europe_grades_svg: String,
@@ -197,8 +198,7 @@ struct CountryPage<'a> {
     domestic_pct: String,
     top_provider: String,
     maps_coverage: &'a str,
-    map_svg: Option<&'a str>,
-    region_svg: Option<&'a str>,
+    map: super::map::MapWidget,
     unmapped: Vec<UnmappedRow<'a>>,
     unmapped_summary: String,
     regions: Vec<RegionRow<'a>>,
@@ -354,7 +354,7 @@ struct RegionPage<'a> {
     good_pct: String,
     rows: Vec<MunicipalityRow<'a>>,
     /// The region's municipalities by provider category, when any has a shape.
-    map_svg: Option<&'a str>,
+    map: super::map::MapWidget,
     /// Categories present in the region.
     legend: Vec<LegendItem>,
 }
@@ -586,6 +586,11 @@ pub fn index(model: &SiteModel, maps: &Maps) -> Result<String> {
         providers: provider_rows(e, 30),
         legend: legend(&e.by_category),
         europe_svg,
+        map: {
+            let mut map = super::map::MapWidget::new(Some(&maps.europe_config), None, None);
+            map.note = "Countries without a single classified municipality are hatched, never coloured; countries outside the 47 covered are labelled for context.".into();
+            map
+        },
         europe_domestic_svg: super::map::europe_share_map(
             model,
             &maps.countries,
@@ -650,13 +655,23 @@ pub(super) fn municipality_rows<'a>(
         .collect()
 }
 
+/// The country page's map: the level that fits the page inline, the finest level as
+/// a file of its own when that is a coarser one.
+fn country_map_widget(maps: &CountryMaps) -> super::map::MapWidget {
+    let mut map = super::map::MapWidget::new(maps.map_config.as_ref(), None, maps.level_svg.clone());
+    map.note = maps.level_note.clone();
+    map.caption = "Each area is filled with its (most common) provider category and links to its page; hatched = no municipality classified, dashed = fewer than 10 classified. The tables below are the text alternative.".into();
+    map.full_href = maps.full_svg.as_ref().map(|_| "map.svg".to_string());
+    map
+}
+
 /// Renders one region page (`{cc}/{region}/`).
 pub fn region<'a>(
     model: &'a SiteModel,
     c: &CountryModel,
     region: &'a RegionStat,
     unmapped: &std::collections::HashSet<usize>,
-    map_svg: Option<&'a str>,
+    map: super::map::MapWidget,
 ) -> Result<String> {
     RegionPage {
         root: "../../",
@@ -677,7 +692,7 @@ pub fn region<'a>(
             format!("{:.1}", pct(region.good, region.graded))
         },
         rows: municipality_rows(model, &region.records, "../", unmapped),
-        map_svg,
+        map,
         legend: legend(&region.by_category)
             .into_iter()
             .filter(|l| l.count > 0)
@@ -879,8 +894,7 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
         domestic_pct: format!("{:.1}", pct(s.domestic, s.classified)),
         top_provider: top.map(|p| p.name.clone()).unwrap_or_else(|| "—".into()),
         maps_coverage: &maps.coverage,
-        map_svg: maps.municipalities_svg.as_deref(),
-        region_svg: maps.regions_svg.as_deref(),
+        map: country_map_widget(maps),
         unmapped,
         regions,
         extremes: extreme_cards(&maps.regions),
