@@ -224,7 +224,10 @@ mod tests {
             at.1 += d[1].as_i64().unwrap();
             decoded.push((at.0 as f64 * 0.5, at.1 as f64 * 0.5));
         }
-        assert_eq!(decoded, vec![(1.0, 0.0), (2.0, 0.0), (2.0, 1.0), (1.0, 1.0)]);
+        assert_eq!(
+            decoded,
+            vec![(1.0, 0.0), (2.0, 0.0), (2.0, 1.0), (1.0, 1.0)]
+        );
     }
 
     /// Arcs of two sources are kept apart, even with the same index.

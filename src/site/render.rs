@@ -658,7 +658,8 @@ pub(super) fn municipality_rows<'a>(
 /// The country page's map: the level that fits the page inline, the finest level as
 /// a file of its own when that is a coarser one.
 fn country_map_widget(maps: &CountryMaps) -> super::map::MapWidget {
-    let mut map = super::map::MapWidget::new(maps.map_config.as_ref(), None, maps.level_svg.clone());
+    let mut map =
+        super::map::MapWidget::new(maps.map_config.as_ref(), None, maps.level_svg.clone());
     map.note = maps.level_note.clone();
     map.caption = "Each area is filled with its (most common) provider category and links to its page; hatched = no municipality classified, dashed = fewer than 10 classified. The tables below are the text alternative.".into();
     map.full_href = maps.full_svg.as_ref().map(|_| "map.svg".to_string());

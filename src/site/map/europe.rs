@@ -3,11 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::*;
 use super::super::model::{CountryModel, SiteModel, pct};
-use crate::geo::{
-    Feature, Frame, Layer, MERGE_TOLERANCE_M, PathEncoder,
-};
+use super::*;
+use crate::geo::{Feature, Frame, Layer, MERGE_TOLERANCE_M, PathEncoder};
 
 /// The country's shape on the Europe map.
 pub(super) fn europe_shape(

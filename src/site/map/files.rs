@@ -9,8 +9,9 @@
 //!   (`[n, classified, us, domestic, graded, good, population, {category: n}, top
 //!   provider, its count]`), so the default region view needs no further file;
 //! - `summary.{hash}.json`: one compact row per municipality (`[id, name, slug,
-//!   provider, confidence, grade, population]`, providers as `[name, category,
-//!   jurisdiction]` in a table), loaded for the municipality level or a region popup;
+//!   provider, confidence, grade, population, region]`, providers as `[name,
+//!   category, jurisdiction]` and region names in tables), loaded for the
+//!   municipality level, a popup, or a region page's filter;
 //! - `detail.{hash}.json`: domain, MX hosts, rule and reason per municipality, loaded
 //!   when the first popup opens.
 //!
@@ -170,7 +171,12 @@ pub fn country_files(
     let mut level_configs = Vec::new();
     for level in &levels.levels {
         let attrs = level_attrs(model, c, level, &row_of, region_slug);
-        let topo = hashed(&dir, level.kind.slug(), "topo.json", level.topojson.clone().into_bytes());
+        let topo = hashed(
+            &dir,
+            level.kind.slug(),
+            "topo.json",
+            level.topojson.clone().into_bytes(),
+        );
         let attrs = hashed(&dir, level.kind.slug(), "json", attrs);
         level_configs.push(json!({
             "kind": level.kind.slug(),
@@ -184,7 +190,11 @@ pub fn country_files(
         files.push(attrs);
     }
     // Spec: the region level first for countries with more than 2,000 municipalities.
-    let default = if c.records.len() > 2000 { 0 } else { levels.finest };
+    let default = if c.records.len() > 2000 {
+        0
+    } else {
+        levels.finest
+    };
     let config = json!({
         "cc": c.country.code,
         "name": c.country.name,
@@ -223,7 +233,9 @@ fn level_attrs(
                     let counts = AreaCounts::of(records.clone());
                     let href = match kind {
                         LevelKind::Regions => a.key.strip_prefix("r:").map(|s| format!("{s}/")),
-                        _ => majority_region(records).and_then(|r| region_slug(&r)).map(|s| format!("{s}/")),
+                        _ => majority_region(records)
+                            .and_then(|r| region_slug(&r))
+                            .map(|s| format!("{s}/")),
                     };
                     json!([a.key, a.name, rows, href, counts.row()])
                 }
@@ -251,6 +263,8 @@ fn summary_and_detail(model: &SiteModel, c: &CountryModel) -> (Vec<u8>, Vec<u8>)
     let mut providers: Vec<Value> = Vec::new();
     let mut provider_index: HashMap<(&str, &str), usize> = HashMap::new();
     let mut rows = Vec::with_capacity(c.records.len());
+    let mut regions: Vec<&str> = Vec::new();
+    let mut region_index: HashMap<&str, usize> = HashMap::new();
     let mut detail = serde_json::Map::new();
     for &i in &c.records {
         let r = &model.records[i];
@@ -258,10 +272,20 @@ fn summary_and_detail(model: &SiteModel, c: &CountryModel) -> (Vec<u8>, Vec<u8>)
         let p = *provider_index
             .entry((v.provider.as_str(), v.provider_name.as_str()))
             .or_insert_with(|| {
-                providers.push(json!([v.provider_name, v.category.slug(), v.jurisdiction.slug()]));
+                providers.push(json!([
+                    v.provider_name,
+                    v.category.slug(),
+                    v.jurisdiction.slug()
+                ]));
                 providers.len() - 1
             });
         let grade = r.grade();
+        let region = r.region.as_deref().map(|name| {
+            *region_index.entry(name).or_insert_with(|| {
+                regions.push(name);
+                regions.len() - 1
+            })
+        });
         rows.push(json!([
             r.id,
             r.name,
@@ -269,7 +293,8 @@ fn summary_and_detail(model: &SiteModel, c: &CountryModel) -> (Vec<u8>, Vec<u8>)
             p,
             v.confidence,
             grade.as_str(),
-            r.population
+            r.population,
+            region
         ]));
         let mx: Vec<Value> = r
             .scan
@@ -295,7 +320,7 @@ fn summary_and_detail(model: &SiteModel, c: &CountryModel) -> (Vec<u8>, Vec<u8>)
         );
     }
     (
-        serde_json::to_vec(&json!({"p": providers, "r": rows})).unwrap_or_default(),
+        serde_json::to_vec(&json!({"p": providers, "g": regions, "r": rows})).unwrap_or_default(),
         serde_json::to_vec(&Value::Object(detail)).unwrap_or_default(),
     )
 }
@@ -318,7 +343,13 @@ pub fn europe_files(
             polygons: &outline.polygons,
         });
         let counts = AreaCounts::of(c.records.iter().map(|&i| &model.records[i]));
-        rows.push(json!([c.country.code, c.country.name, [], c.page, counts.row()]));
+        rows.push(json!([
+            c.country.code,
+            c.country.name,
+            [],
+            c.page,
+            counts.row()
+        ]));
     }
     let topo = crate::geo::write_topojson(
         &sources,

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::*;
-use super::europe::europe_shape;
 use super::super::model::SiteModel;
 use super::super::slug::slugify;
+use super::europe::europe_shape;
+use super::*;
 use crate::geo::{
     self, Feature, Frame, Layer, MERGE_TOLERANCE_M, PathEncoder, Polygon, Projection,
 };

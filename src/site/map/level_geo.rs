@@ -61,9 +61,7 @@ impl CountryLevels {
 }
 
 fn load(path: &Path) -> Option<Layer> {
-    path.is_file()
-        .then(|| geo::load_layer(path).ok())
-        .flatten()
+    path.is_file().then(|| geo::load_layer(path).ok()).flatten()
 }
 
 /// Loads the country's boundary files, builds its levels and draws them in `frame`
@@ -99,7 +97,9 @@ pub fn prepare(
         .filter(|l| !l.areas.is_empty())
         .collect();
     // A district level coarser than or as fine as the region level adds nothing.
-    if all.len() >= 2 && all[0].kind == LevelKind::Regions && all[1].kind == LevelKind::Districts
+    if all.len() >= 2
+        && all[0].kind == LevelKind::Regions
+        && all[1].kind == LevelKind::Districts
         && all[1].areas.len() <= all[0].areas.len()
     {
         all.remove(1);
@@ -152,13 +152,12 @@ pub fn prepare(
                 .iter()
                 .enumerate()
                 .map(|(s, a)| {
-                    let (tol, decimals) = if s == levels::MUNICIPAL
-                        && level.kind == LevelKind::Municipalities
-                    {
-                        municipal_detail
-                    } else {
-                        (1.0, 0)
-                    };
+                    let (tol, decimals) =
+                        if s == levels::MUNICIPAL && level.kind == LevelKind::Municipalities {
+                            municipal_detail
+                        } else {
+                            (1.0, 0)
+                        };
                     PathEncoder::new(*a, frame, tol, decimals)
                 })
                 .collect();
@@ -185,8 +184,7 @@ pub fn prepare(
         .rev()
         .find(|&i| {
             let l = &prepared[i];
-            l.areas.len() <= INLINE_MAX_AREAS
-                && (l.drawn >= prepared[finest].drawn || i == 0)
+            l.areas.len() <= INLINE_MAX_AREAS && (l.drawn >= prepared[finest].drawn || i == 0)
         })
         .unwrap_or(0);
     CountryLevels {

@@ -9,10 +9,10 @@
 //!   district, which the per-state municipality files leave out);
 //! - **Districts**: `{cc}.districts.topo.json` by official code: a district whose code
 //!   (`DE-01060`, `AT-708`, or Italy's `ref:ISTAT` `084`) is a prefix of the digits of
-//!   the seed's id (`DE-01060012`, `AT-70801`, `IT-COM-084001`). Seeds of a region none
-//!   of whose municipalities match a district (Italy: Valle d'Aosta has no province;
-//!   Sardinia's seeds use the old provinces, the file the new ones) are drawn by their
-//!   region's shape instead, so no municipality is left off the level;
+//!   the seed's id (`DE-01060012`, `AT-70801`, `IT-COM-084001`). The seeds of a region
+//!   most of whose municipalities match no district (Italy: Valle d'Aosta has no
+//!   province; Sardinia's seeds use the old provinces, the file the new ones) are drawn
+//!   by their region's shape instead, so no municipality is left off the level;
 //! - **Regions**: the seed's region name against the region file's names (`name`,
 //!   `name:*`, `short_name`, ISO 3166-2, with "Province of …" and "… Oblast" folded),
 //!   else dissolved from the region's municipality shapes.
@@ -169,7 +169,13 @@ pub fn district_code(feature: &Feature) -> Option<String> {
 /// "… oblast" and the like, so "Jaén Province", "Province of Jaén" and "Jaén" meet.
 pub fn area_name_key(name: &str) -> String {
     let mut slug = slugify(name);
-    for prefix in ["province-of-", "provincia-de-", "provincia-di-", "oblast-", "region-of-"] {
+    for prefix in [
+        "province-of-",
+        "provincia-de-",
+        "provincia-di-",
+        "oblast-",
+        "region-of-",
+    ] {
         if let Some(rest) = slug.strip_prefix(prefix) {
             slug = rest.to_string();
         }
@@ -204,11 +210,26 @@ fn feature_name_keys(feature: &Feature) -> Vec<String> {
     keys
 }
 
-/// Index from folded name to feature, leaving out names two features share.
-fn name_index(layer: &Layer) -> HashMap<String, Option<usize>> {
+/// Index from name (as slug, `exact`, else folded by [`area_name_key`]) to feature,
+/// leaving out names two features share ("Cuenca" and "Cuenca Province" fold to one).
+fn name_index(layer: &Layer, exact: bool) -> HashMap<String, Option<usize>> {
     let mut index: HashMap<String, Option<usize>> = HashMap::new();
     for (i, f) in layer.features.iter().enumerate() {
-        for key in feature_name_keys(f) {
+        let keys: Vec<String> = if exact {
+            let mut k: Vec<String> = f
+                .properties
+                .iter()
+                .filter(|(k, _)| k.starts_with("name"))
+                .filter_map(|(_, v)| v.as_str())
+                .map(slugify)
+                .collect();
+            k.sort();
+            k.dedup();
+            k
+        } else {
+            feature_name_keys(f)
+        };
+        for key in keys {
             index
                 .entry(key)
                 .and_modify(|e| {
@@ -266,7 +287,11 @@ pub fn municipality_level(places: &[&Municipality], sources: &Sources) -> Option
                 .map(|f| (MUNICIPAL, f)),
         };
         let Some((source, f)) = joined else { continue };
-        let layer = if source == MUNICIPAL { Some(main) } else { extra };
+        let layer = if source == MUNICIPAL {
+            Some(main)
+        } else {
+            extra
+        };
         let Some(feature) = layer.and_then(|l| l.features.get(f)) else {
             continue;
         };
@@ -302,7 +327,29 @@ pub fn region_level(
         return None;
     }
     let regions = sources.layers[REGIONS].as_ref();
-    let index = regions.map(name_index).unwrap_or_default();
+    let exact = regions.map(|r| name_index(r, true)).unwrap_or_default();
+    let folded = regions.map(|r| name_index(r, false)).unwrap_or_default();
+    // The seed's name as written, then folded, then each part of a bilingual name
+    // ("Sardigna/Sardegna", "Valle d'Aosta / Vallée d'Aoste").
+    let lookup = |name: &str| -> Option<usize> {
+        exact
+            .get(&slugify(name))
+            .copied()
+            .flatten()
+            .or_else(|| folded.get(&area_name_key(name)).copied().flatten())
+            .or_else(|| {
+                name.split('/')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty() && *p != name)
+                    .find_map(|p| {
+                        exact
+                            .get(&slugify(p))
+                            .or_else(|| folded.get(&area_name_key(p)))
+                            .copied()
+                            .flatten()
+                    })
+            })
+    };
     let main = sources.layers[MUNICIPAL].as_ref();
     // Member → its municipality-level feature on the main layer.
     let mut own_shape: HashMap<usize, &Area> = HashMap::new();
@@ -315,11 +362,7 @@ pub fn region_level(
     }
     let mut areas = Vec::new();
     for (name, slug, members) in groups {
-        let from_file = index
-            .get(&area_name_key(name))
-            .copied()
-            .flatten()
-            .and_then(|i| regions.and_then(|r| r.features.get(i)));
+        let from_file = lookup(name).and_then(|i| regions.and_then(|r| r.features.get(i)));
         let (source, polygons) = match (from_file, main) {
             (Some(feature), _) => (REGIONS, feature.polygons.clone()),
             (None, Some(main)) => {
@@ -364,7 +407,7 @@ pub fn region_level(
 }
 
 /// District level by official code (see the module docs), with a region's shape for
-/// the seeds of regions no district matches.
+/// the seeds of regions most of whose seeds match no district.
 pub fn district_level(
     places: &[&Municipality],
     sources: &Sources,
@@ -414,38 +457,52 @@ pub fn district_level(
         return None;
     }
     let mut areas: Vec<Area> = areas.into_values().collect();
-    // Regions none of whose seeds matched a district are drawn whole.
+    // Regions most of whose seeds match no district are drawn whole, with all their
+    // seeds (Sardinia: one comune matches an old province code, 376 do not).
     if let Some(regions) = regions {
-        let matched_regions: std::collections::HashSet<&str> = areas
-            .iter()
-            .flat_map(|a| &a.members)
-            .filter_map(|&m| places[m].region.as_deref())
-            .collect();
+        let mut matched: HashMap<&str, (usize, usize)> = HashMap::new();
+        for a in &areas {
+            for &m in &a.members {
+                if let Some(r) = places[m].region.as_deref() {
+                    matched.entry(r).or_default().0 += 1;
+                }
+            }
+        }
+        for &m in &unmatched {
+            if let Some(r) = places[m].region.as_deref() {
+                matched.entry(r).or_default().1 += 1;
+            }
+        }
+        let whole_region = |m: usize| {
+            places[m]
+                .region
+                .as_deref()
+                .and_then(|r| matched.get(r))
+                .is_some_and(|&(hit, miss)| hit < miss)
+        };
         let region_of: HashMap<usize, &Area> = regions
             .areas
             .iter()
-            .filter(|a| a.source == REGIONS)
             .flat_map(|a| a.members.iter().map(move |&m| (m, a)))
             .collect();
-        let mut whole: BTreeMap<&str, Area> = BTreeMap::new();
-        for m in unmatched {
-            let Some(region) = places[m].region.as_deref() else {
-                continue;
-            };
-            if matched_regions.contains(region) {
-                continue;
-            }
+        let mut whole: BTreeMap<String, Area> = BTreeMap::new();
+        let mut moved = std::collections::HashSet::new();
+        for m in (0..places.len()).filter(|&m| whole_region(m)) {
             let Some(area) = region_of.get(&m) else {
                 continue;
             };
+            moved.insert(m);
             whole
-                .entry(area.key.as_str())
+                .entry(area.key.clone())
                 .or_insert_with(|| Area {
                     members: Vec::new(),
                     ..(*area).clone()
                 })
                 .members
                 .push(m);
+        }
+        for a in &mut areas {
+            a.members.retain(|m| !moved.contains(m));
         }
         areas.extend(whole.into_values());
     }

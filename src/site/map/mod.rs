@@ -15,9 +15,7 @@ use rayon::prelude::*;
 
 use super::model::{CountryModel, SiteModel, pct};
 use crate::classify::Category;
-use crate::geo::{
-    self, Frame, Projection,
-};
+use crate::geo::{self, Frame, Projection};
 use crate::seeds::Municipality;
 
 mod europe;
@@ -29,12 +27,14 @@ mod stats;
 mod svg;
 mod widget;
 
+pub use europe::{
+    ClassifiedShare, europe_grades_map, europe_share_map, good_class, share_class, share_legend,
+};
 pub use files::ASSETS;
-pub use widget::MapWidget;
-pub use europe::{ClassifiedShare, europe_grades_map, europe_share_map, good_class, share_class, share_legend};
 use geometry::*;
 use stats::*;
 use svg::*;
+pub use widget::MapWidget;
 
 /// ViewBox width of country maps.
 const WIDTH: f64 = 1000.0;

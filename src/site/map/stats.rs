@@ -4,15 +4,20 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use super::*;
 use super::super::model::{CountryModel, SiteModel, pct};
 use super::super::slug::slugify;
+use super::*;
 use crate::classify::Category;
 use crate::countries::Country;
 use crate::grade::Letter;
 use crate::seeds::Municipality;
 
-pub(super) fn coverage(country: &Country, maps: &CountryMaps, total: usize, partial: bool) -> String {
+pub(super) fn coverage(
+    country: &Country,
+    maps: &CountryMaps,
+    total: usize,
+    partial: bool,
+) -> String {
     let rate = pct(maps.shapes, total);
     let mut text = format!(
         "{} of {} municipalities ({rate:.1} %) are drawn on the map.",
@@ -52,7 +57,7 @@ pub(super) fn coverage(country: &Country, maps: &CountryMaps, total: usize, part
 /// Groups items by region name (sorted by name) and gives each group its URL slug:
 /// the same slugs for the geometry (from the seeds) and the statistics (from the
 /// model), so region shapes and pages line up.
-pub(super) fn region_groups<'a, T>(
+pub(in crate::site::map) fn region_groups<'a, T>(
     items: impl IntoIterator<Item = (&'a str, T)>,
 ) -> Vec<(String, String, Vec<T>)> {
     let mut regions: BTreeMap<&str, Vec<T>> = BTreeMap::new();

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use super::*;
 use super::super::model::{CountryModel, Record, SiteModel, pct};
+use super::*;
 use crate::classify::Category;
 use crate::grade::Letter;
 
@@ -268,7 +268,9 @@ pub(super) fn level_svg(
                 } else {
                     super::files::majority_region(records.iter().copied())
                 };
-                let href = region.and_then(|r| region_slugs(&r)).map(|s| format!("{s}/"));
+                let href = region
+                    .and_then(|r| region_slugs(&r))
+                    .map(|s| format!("{s}/"));
                 let mut t = format!(
                     "{}: {} municipalities, {} classified",
                     area.name, counts.n, counts.classified

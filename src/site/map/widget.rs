@@ -21,7 +21,11 @@ pub struct MapWidget {
 
 impl MapWidget {
     /// A widget for `config` (with the page's region, if any) over `svg`.
-    pub fn new(config: Option<&Value>, region: Option<(&str, &str)>, svg: Option<String>) -> MapWidget {
+    pub fn new(
+        config: Option<&Value>,
+        region: Option<(&str, &str)>,
+        svg: Option<String>,
+    ) -> MapWidget {
         let config = config
             .map(|c| {
                 let mut c = c.clone();
