@@ -135,15 +135,20 @@ fn germany_map_zooms_hovers_opens_switches_and_restores_from_the_hash() {
     // Zoom in with the control, twice.
     let z0 = page.eval("mxmap.map.getZoom()").as_f64().unwrap();
     let (x, y) = page.centre_of(".leaflet-control-zoom-in");
-    page.click(x, y);
-    std::thread::sleep(Duration::from_millis(600));
-    page.click(x, y);
-    page.wait_for(&format!("mxmap.map.getZoom() >= {}", z0 + 2.0), "zoom");
+    for step in 1..=2 {
+        page.click(x, y);
+        page.wait_for(
+            &format!("mxmap.map.getZoom() >= {}", z0 + f64::from(step)),
+            "zoom in",
+        );
+        std::thread::sleep(Duration::from_millis(400));
+    }
     // Bring Flensburg into view, then hover it: the tooltip names it, its provider
     // and grade.
     page.eval(
         "(() => { let l; mxmap.map.eachLayer(x => { if (x.area && x.area[0] === 'DE-01001000') l = x; }); mxmap.map.setView(l.getCenter(), mxmap.map.getZoom(), {animate: false}); return true; })()",
     );
+    page.eval("document.querySelector('.lmap').scrollIntoView({block: 'center', behavior: 'instant'}) || true");
     std::thread::sleep(Duration::from_millis(400));
     let p = page.eval("mxmap.point('DE-01001000')");
     let (px, py) = (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
@@ -184,7 +189,7 @@ fn germany_map_zooms_hovers_opens_switches_and_restores_from_the_hash() {
     assert!(body.contains("Flensburg"), "{href}");
 
     // Switch level and colour mode; the hash follows.
-    page.eval("mxmap.map.closePopup() || true");
+    page.eval("(mxmap.map.closePopup(), true)");
     let (bx, by) = page.centre_of(".lmap-levels button[data-level=regions]");
     page.click(bx, by);
     page.wait_for(
@@ -265,4 +270,58 @@ fn germany_map_zooms_hovers_opens_switches_and_restores_from_the_hash() {
     assert!(dom.select(&sel("section.js-map")).next().is_none());
     assert!(dom.select(&sel(".lmap-wrap[hidden]")).next().is_some());
     assert!(dom.select(&sel("table tbody tr")).count() > 3);
+}
+
+/// Over a finished build (`MXMAP_MAP_SITE=/path/to/site cargo test --test map_browser
+/// -- --ignored --nocapture`, e.g. the full world): every country page has a map (the
+/// interactive one's configuration and a static one, or the sentence why none), every
+/// map names the OpenStreetMap attribution, and the weight of each country page is
+/// printed (bytes, gzipped bytes, DOM elements) with its map's share.
+#[test]
+#[ignore = "needs MXMAP_MAP_SITE, a built site"]
+fn every_country_page_has_a_map_within_the_page_budget() {
+    let site = PathBuf::from(std::env::var_os("MXMAP_MAP_SITE").expect("MXMAP_MAP_SITE"));
+    let countries: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(site.join("countries.json")).unwrap())
+            .unwrap();
+    let countries = countries.as_slice();
+    let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+    let mut without = Vec::new();
+    for c in countries {
+        let code = c["code"]
+            .as_str()
+            .or_else(|| c["country"].as_str())
+            .unwrap_or("")
+            .to_lowercase();
+        let page = site.join(&code).join("index.html");
+        let Ok(text) = std::fs::read_to_string(&page) else {
+            continue;
+        };
+        let dom = scraper::Html::parse_document(&text);
+        let interactive = dom.select(&sel(".lmap[data-config]")).next().is_some();
+        let static_map = dom.select(&sel(".static-map svg path")).next().is_some();
+        let attribution = text.contains("OpenStreetMap");
+        let elements = dom.select(&sel("*")).count();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        let gzipped = gz.finish().unwrap().len();
+        let note = dom
+            .select(&sel(".maplevel"))
+            .next()
+            .map(|n| n.text().collect::<String>())
+            .unwrap_or_default();
+        println!(
+            "{code}: {} bytes, {gzipped} gzipped, {elements} elements; interactive {interactive}, static {static_map}; {note}",
+            text.len()
+        );
+        assert!(attribution, "{code}: no OpenStreetMap attribution");
+        if !(interactive && static_map) {
+            without.push(code);
+        }
+    }
+    // Monaco has no boundary at all; every other country has both maps.
+    assert!(
+        without.iter().all(|c| c == "mc"),
+        "country pages without a map: {without:?}"
+    );
 }

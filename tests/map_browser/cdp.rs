@@ -249,10 +249,10 @@ impl Page<'_> {
         }
     }
 
-    /// The centre of the first element matching `selector`.
+    /// The centre of the first element matching `selector`, scrolled into view.
     pub fn centre_of(&mut self, selector: &str) -> (f64, f64) {
         let v = self.eval(&format!(
-            "(() => {{ const r = document.querySelector({}).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()",
+            "(() => {{ const e = document.querySelector({}); e.scrollIntoView({{block: 'center', behavior: 'instant'}}); const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()",
             json!(selector)
         ));
         (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())

@@ -5,7 +5,8 @@
 //! Per country, loaded on demand:
 //! - `{level}.{hash}.topo.json`: the level's shapes ([`super::level_geo`]);
 //! - `{level}.{hash}.json`: per area (same order as the TopoJSON features) its key,
-//!   name, link and member rows; aggregated levels also carry their counts
+//!   name and link (aggregated levels; a municipality's are in its summary row) and
+//!   member rows; aggregated levels also carry their counts
 //!   (`[n, classified, us, domestic, graded, good, population, {category: n}, top
 //!   provider, its count]`), so the default region view needs no further file;
 //! - `summary.{hash}.json`: one compact row per municipality (`[id, name, slug,
@@ -228,7 +229,8 @@ fn level_attrs(
                 .collect();
             let records = rows.iter().map(|&k| &model.records[c.records[k]]);
             match level.kind {
-                LevelKind::Municipalities => json!([a.key, a.name, rows]),
+                // Names and links come from the summary rows.
+                LevelKind::Municipalities => json!([a.key, null, rows]),
                 kind => {
                     let counts = AreaCounts::of(records.clone());
                     let href = match kind {

@@ -126,6 +126,7 @@ pub fn prepare(
         .map(|level| {
             // Finer levels are looked at closer: more detail per degree.
             let pixels = match level.kind {
+                LevelKind::Municipalities if level.areas.len() > 5000 => 4000.0,
                 LevelKind::Municipalities => 6000.0,
                 LevelKind::Districts => 3000.0,
                 LevelKind::Regions => 1500.0,
@@ -145,7 +146,7 @@ pub fn prepare(
                 &features,
                 TopoDetail {
                     tolerance_deg: tolerance,
-                    step_deg: tolerance / 4.0,
+                    step_deg: tolerance / 2.0,
                 },
             );
             let mut encoders: Vec<PathEncoder> = arcs
