@@ -146,7 +146,7 @@ fn germany_map_zooms_hovers_opens_switches_and_restores_from_the_hash() {
     // Bring Flensburg into view, then hover it: the tooltip names it, its provider
     // and grade.
     page.eval(
-        "(() => { let l; mxmap.map.eachLayer(x => { if (x.area && x.area[0] === 'DE-01001000') l = x; }); mxmap.map.setView(l.getCenter(), mxmap.map.getZoom(), {animate: false}); return true; })()",
+        "(() => { let l; mxmap.map.eachLayer(x => { if (x.area && x.area[0] === 'DE-01001000') l = x; }); window.flensburg = l.getCenter(); mxmap.map.eachLayer(x => { if (x.area && x.area[0].startsWith('DE-01060') && !window.inland) window.inland = x.getCenter(); }); mxmap.map.setView(l.getCenter(), mxmap.map.getZoom(), {animate: false}); return true; })()",
     );
     page.eval("document.querySelector('.lmap').scrollIntoView({block: 'center', behavior: 'instant'}) || true");
     std::thread::sleep(Duration::from_millis(400));
@@ -201,6 +201,31 @@ fn germany_map_zooms_hovers_opens_switches_and_restores_from_the_hash() {
     );
     let legend = page.eval("document.querySelector('.lmap-legend strong').textContent");
     assert_eq!(legend, json!("US-hyperscaler share"));
+    // A region's popup lists its municipalities, searchable, each linked.
+    // Where a municipality of Kreis Segeberg lies, inside Schleswig-Holstein's shape
+    // (the region file leaves the coastal cities that are their own district out).
+    page.eval("(mxmap.map.setView(window.inland, mxmap.map.getZoom(), {animate: false}), true)");
+    std::thread::sleep(Duration::from_millis(400));
+    let p = page.eval(
+        "(() => { const p = mxmap.map.latLngToContainerPoint(window.inland); const r = document.querySelector('.lmap').getBoundingClientRect(); return {x: r.left + p.x, y: r.top + p.y}; })()",
+    );
+    page.click(p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
+    page.wait_for(
+        "document.querySelectorAll('.leaflet-popup-content .members li a').length > 10",
+        "the region's municipality list",
+    );
+    page.eval(
+        "(() => { const b = document.querySelector('.member-search'); b.value = 'flensb'; b.dispatchEvent(new Event('input')); return true; })()",
+    );
+    let shown = page.eval(
+        "[...document.querySelectorAll('.members li')].filter(li => !li.hidden).map(li => li.textContent)",
+    );
+    let shown = shown.as_array().unwrap();
+    assert!(
+        shown.len() == 1 && shown[0].as_str().unwrap().starts_with("Flensburg"),
+        "{shown:?}"
+    );
+    page.eval("(mxmap.map.closePopup(), true)");
     let hash = page.eval("location.hash");
     let hash = hash.as_str().unwrap().to_string();
     assert!(

@@ -46,7 +46,9 @@
   var hash = readHash();
   var levelKinds = cfg.levels.map(function (l) { return l.kind; });
   var state = {
-    level: levelKinds.indexOf(hash.level) >= 0 ? hash.level : (cfg['default'] || levelKinds[0]),
+    // A region page opens at the finest level: the region is small enough.
+    level: levelKinds.indexOf(hash.level) >= 0 ? hash.level
+      : (cfg.region ? levelKinds[levelKinds.length - 1] : (cfg['default'] || levelKinds[0])),
     color: MODES.some(function (m) { return m[0] === hash.color; }) ? hash.color : 'provider',
     filter: hash.filter ? hash.filter.split(',') : [],
     m: hash.m || null
@@ -305,7 +307,30 @@
       if (c[4]) h += '<p>Grade B or better: ' + fmtPct(pct(c[5], c[4])) + ' % of ' + c[4] + ' graded</p>';
       var href = hrefOf(area);
       if (href) h += '<p><a class="more" href="' + esc(href) + '">' + (europe ? 'Country report' : 'List of municipalities') + ' →</a></p>';
-      layer.bindPopup(h + '</div>', { maxWidth: window.innerWidth < 600 ? 300 : 450, autoPanPaddingTopLeft: [10, 60] }).openPopup();
+      var aopts = { maxWidth: window.innerWidth < 600 ? 300 : 450, autoPanPaddingTopLeft: [10, 60] };
+      layer.bindPopup(h + '</div>', aopts).openPopup();
+      if (europe) return;
+      // The area's municipalities, each linked to its page, with a search box when
+      // there are more than ten (the summary file is loaded for it).
+      summary().then(function (sum) {
+        var rows = area[2].map(function (i) { return sum.r[i]; });
+        rows.sort(function (a, b) { return a[1].localeCompare(b[1]); });
+        var list = '<ul class="members">' + rows.map(function (r) {
+          var p = sum.p[r[3]];
+          return '<li data-name="' + esc(r[1].toLowerCase()) + '"><span class="sw' + (CAT[p[1]][0] ? '' : ' hatch') + '" style="' + (CAT[p[1]][0] ? 'background:' + CAT[p[1]][0] : '') + '"></span><a href="' + esc(base + 'm/' + r[2] + '/') + '">' + esc(r[1]) + '</a> — ' + esc(p[0]) + '</li>';
+        }).join('') + '</ul>';
+        var search = rows.length > 10 ? '<input type="search" class="member-search" placeholder="Find a municipality" aria-label="Find a municipality in ' + esc(area[1]) + '">' : '';
+        layer.setPopupContent(h + search + list + '</div>');
+        var box = layer.getPopup().getElement().querySelector('.member-search');
+        if (box) {
+          box.addEventListener('input', function () {
+            var q = box.value.toLowerCase();
+            Array.prototype.forEach.call(layer.getPopup().getElement().querySelectorAll('.members li'), function (li) {
+              li.hidden = q && li.getAttribute('data-name').indexOf(q) < 0;
+            });
+          });
+        }
+      }).catch(function () {});
       return;
     }
     var row = rowOf(area);

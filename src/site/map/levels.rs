@@ -69,6 +69,7 @@ impl LevelKind {
             (LevelKind::Regions, "es") => "Provinces",
             (LevelKind::Districts, "de") => "Kreise",
             (LevelKind::Districts, "it") => "Provinces",
+            (LevelKind::Municipalities, "de") => "Gemeinden",
             (LevelKind::Regions, _) => "Regions",
             (LevelKind::Districts, _) => "Districts",
             (LevelKind::Municipalities, _) => "Municipalities",
@@ -364,7 +365,19 @@ pub fn region_level(
     for (name, slug, members) in groups {
         let from_file = lookup(name).and_then(|i| regions.and_then(|r| r.features.get(i)));
         let (source, polygons) = match (from_file, main) {
-            (Some(feature), _) => (REGIONS, feature.polygons.clone()),
+            // Without holes: region files dissolved from municipality files that lack
+            // some (Germany's cities that are their own district) have holes there;
+            // real enclaves (Berlin in Brandenburg) are drawn on top, smallest last.
+            (Some(feature), _) => (
+                REGIONS,
+                feature
+                    .polygons
+                    .iter()
+                    .map(|p| Polygon {
+                        rings: p.rings.iter().take(1).cloned().collect(),
+                    })
+                    .collect(),
+            ),
             (None, Some(main)) => {
                 let mut seen = std::collections::HashSet::new();
                 let mut polygons: Vec<&Polygon> = Vec::new();
@@ -401,6 +414,31 @@ pub fn region_level(
             members,
         });
     }
+    // Largest first, so enclaves are drawn (and hit) above the region around them.
+    let size = |a: &Area| {
+        let layer = if a.source == REGIONS { regions } else { main };
+        let Some(topo) = layer.map(|l| &l.topo) else {
+            return 0.0;
+        };
+        let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        for p in &a.polygons {
+            for pt in p
+                .rings
+                .first()
+                .map(|r| topo.ring_points(r))
+                .unwrap_or_default()
+            {
+                b = [
+                    b[0].min(pt[0]),
+                    b[1].min(pt[1]),
+                    b[2].max(pt[0]),
+                    b[3].max(pt[1]),
+                ];
+            }
+        }
+        ((b[2] - b[0]) * (b[3] - b[1])).max(0.0)
+    };
+    areas.sort_by(|a, b| size(b).total_cmp(&size(a)));
     // A single region is no level of its own.
     let level = Level::new(LevelKind::Regions, areas, places);
     (level.areas.len() >= 2 || municipal.is_none()).then_some(level)
