@@ -10,7 +10,7 @@ use crate::seeds::Municipality;
 
 /// Above this many areas the page carries a coarser level inline and links the full
 /// map as a file of its own (Germany's 10,700 municipalities: 33,000 DOM nodes).
-pub const INLINE_MAX_AREAS: usize = 2500;
+pub const INLINE_MAX_AREAS: usize = 1200;
 
 /// One area of a prepared level.
 #[derive(Debug, Clone)]
@@ -104,13 +104,20 @@ pub fn prepare(
     {
         all.remove(1);
     }
+    // Nothing joins at any level (Azerbaijan: one polygon for the whole country): the
+    // country is drawn as one area holding every municipality.
+    if all.is_empty()
+        && let Some(whole) = levels::country_level(code, places, &sources)
+    {
+        all.push(whole);
+    }
     let Some(finest) = levels::finest(&all, places.len()) else {
         return CountryLevels::default();
     };
     // Levels finer than the finest that joins are left out: they would draw a few
     // scattered shapes (Italy's 99 comuni).
-    all.truncate(finest + 1);
     let note = levels::level_note(&all, finest, places.len());
+    all.truncate(finest + 1);
     let bbox = sources.layers.iter().flatten().find_map(|l| l.full_bbox());
     let width = bbox.map(|b| (b[2] - b[0]).abs().max(0.5)).unwrap_or(5.0);
     let arcs: Vec<&dyn Arcs> = sources

@@ -547,6 +547,29 @@ pub fn district_level(
     Some(Level::new(LevelKind::Districts, areas, places))
 }
 
+/// The whole country as one area with every seed, from all features of the
+/// municipality file (or the region file), for a country where nothing else joins.
+pub fn country_level(code: &str, places: &[&Municipality], sources: &Sources) -> Option<Level> {
+    let (source, layer) = [MUNICIPAL, REGIONS]
+        .into_iter()
+        .find_map(|s| sources.layers[s].as_ref().map(|l| (s, l)))?;
+    let polygons = layer.dissolve(layer.features.iter());
+    let area = Area {
+        key: COUNTRY_KEY.to_string(),
+        name: places
+            .first()
+            .map(|p| p.country.name.to_string())
+            .unwrap_or_else(|| code.to_uppercase()),
+        source,
+        polygons,
+        members: (0..places.len()).collect(),
+    };
+    Some(Level::new(LevelKind::Regions, vec![area], places))
+}
+
+/// Key of the area that is the whole country ([`country_level`]); it links nowhere.
+pub const COUNTRY_KEY: &str = "country";
+
 /// Index of the finest level in `levels` (ordered coarse to fine) that draws at least
 /// [`FINEST_MIN_SHARE`] of `total` seeds, else of the one drawing the most (the finer
 /// on a tie).
@@ -578,6 +601,11 @@ pub fn level_note(levels: &[Level], finest: usize, total: usize) -> String {
         level.drawn,
         pct(level.drawn)
     );
+    if level.areas.len() == 1 && level.areas[0].key == COUNTRY_KEY {
+        return format!(
+            "Drawn as one area: neither a municipality nor a region of the seeds joins the boundary file, so the whole country is coloured by the shares of its {total} municipalities."
+        );
+    }
     match level.kind {
         LevelKind::Municipalities => format!(
             "Drawn by municipality: {drawn} have a boundary of their own (OpenStreetMap relation)."

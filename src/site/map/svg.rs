@@ -269,6 +269,7 @@ pub(super) fn level_svg(
                     super::files::majority_region(records.iter().copied())
                 };
                 let href = region
+                    .filter(|_| area.key != super::levels::COUNTRY_KEY)
                     .and_then(|r| region_slugs(&r))
                     .map(|s| format!("{s}/"));
                 let mut t = format!(

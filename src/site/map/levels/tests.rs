@@ -330,3 +330,33 @@ fn drawn_share_per_country_on_the_real_boundaries() {
     assert_eq!(kind, LevelKind::Regions);
     assert!(share >= 98.5, "Spain {share:.1} %");
 }
+
+/// A country where nothing joins (Azerbaijan: one polygon for the whole country) is
+/// drawn as one area holding every municipality, and the page says so.
+#[test]
+fn a_country_without_joins_is_one_area() {
+    let seeds = [
+        place("AZ-1", "A", "X", Some(1), 1),
+        place("AZ-2", "B", "Y", None, 1),
+    ];
+    let places: Vec<&Municipality> = seeds.iter().collect();
+    let sources = Sources {
+        layers: [
+            Some(layer(vec![feature(
+                0,
+                serde_json::json!({"name": "Azerbaijan"}),
+                Some(9),
+            )])),
+            None,
+            None,
+            None,
+        ],
+    };
+    let municipal = municipality_level(&places, &sources).unwrap();
+    assert_eq!(municipal.drawn, 0);
+    let whole = country_level("az", &places, &sources).unwrap();
+    assert_eq!(whole.drawn, 2);
+    assert_eq!(whole.areas[0].key, COUNTRY_KEY);
+    let note = level_note(&[whole], 0, 2);
+    assert!(note.starts_with("Drawn as one area"), "{note}");
+}
