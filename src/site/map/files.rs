@@ -334,15 +334,31 @@ pub fn europe_files(
     outlines: &[Option<&crate::geo::Outline>],
 ) -> (Vec<(String, Vec<u8>)>, Value) {
     let mut sources: Vec<&dyn crate::geo::Arcs> = Vec::new();
+    // Exterior rings only: a country's outline has holes where its boundary file has
+    // gaps (Germany's region file around the cities that are their own district).
+    let exteriors: Vec<Vec<crate::geo::Polygon>> = outlines
+        .iter()
+        .map(|o| {
+            o.map(|o| {
+                o.polygons
+                    .iter()
+                    .map(|p| crate::geo::Polygon {
+                        rings: p.rings.iter().take(1).cloned().collect(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+        })
+        .collect();
     let mut features = Vec::new();
     let mut rows = Vec::new();
-    for (c, outline) in model.countries.iter().zip(outlines) {
+    for ((c, outline), polygons) in model.countries.iter().zip(outlines).zip(&exteriors) {
         let Some(outline) = outline else { continue };
         sources.push(*outline as &dyn crate::geo::Arcs);
         features.push(crate::geo::TopoFeature {
             id: c.country.code.to_string(),
             source: sources.len() - 1,
-            polygons: &outline.polygons,
+            polygons,
         });
         let counts = AreaCounts::of(c.records.iter().map(|&i| &model.records[i]));
         rows.push(json!([
