@@ -23,6 +23,21 @@ pub struct TopoFeature<'a> {
     pub source: usize,
     /// Polygons referring to the source's arcs.
     pub polygons: &'a [Polygon],
+    /// Further polygons on other sources' arcs (a German Land with its cities that are
+    /// their own district, which its region file leaves out).
+    pub extra: &'a [(usize, Vec<Polygon>)],
+}
+
+impl<'a> TopoFeature<'a> {
+    /// Every (source, polygon) of the feature.
+    fn parts(&self) -> impl Iterator<Item = (usize, &'a Polygon)> + '_ {
+        let source = self.source;
+        self.polygons.iter().map(move |p| (source, p)).chain(
+            self.extra
+                .iter()
+                .flat_map(|(s, ps)| ps.iter().map(move |p| (*s, p))),
+        )
+    }
 }
 
 /// Detail of a written file.
@@ -46,12 +61,12 @@ pub fn write_topojson(
     let mut used: Vec<(usize, usize)> = Vec::new();
     let mut index: HashMap<(usize, usize), usize> = HashMap::new();
     for f in features {
-        for polygon in f.polygons {
+        for (source, polygon) in f.parts() {
             for ring in &polygon.rings {
                 for &reference in ring {
                     let (arc, _) = arc_index(reference);
-                    index.entry((f.source, arc)).or_insert_with(|| {
-                        used.push((f.source, arc));
+                    index.entry((source, arc)).or_insert_with(|| {
+                        used.push((source, arc));
                         used.len() - 1
                     });
                 }
@@ -92,10 +107,9 @@ pub fn write_topojson(
         }
         let id = serde_json::to_string(&f.id).unwrap_or_else(|_| "\"\"".into());
         let polygons: Vec<String> = f
-            .polygons
-            .iter()
-            .filter(|p| !p.rings.is_empty())
-            .map(|p| {
+            .parts()
+            .filter(|(_, p)| !p.rings.is_empty())
+            .map(|(source, p)| {
                 let rings: Vec<String> = p
                     .rings
                     .iter()
@@ -104,7 +118,7 @@ pub fn write_topojson(
                             .iter()
                             .filter_map(|&r| {
                                 let (arc, reversed) = arc_index(r);
-                                let i = *index.get(&(f.source, arc))? as i64;
+                                let i = *index.get(&(source, arc))? as i64;
                                 Some(if reversed { !i } else { i }.to_string())
                             })
                             .collect();
@@ -191,16 +205,19 @@ mod tests {
                     id: "L".into(),
                     source: 0,
                     polygons: &left,
+                    extra: &[],
                 },
                 TopoFeature {
                     id: "R".into(),
                     source: 0,
                     polygons: &right,
+                    extra: &[],
                 },
                 TopoFeature {
                     id: "none".into(),
                     source: 0,
                     polygons: &missing,
+                    extra: &[],
                 },
             ],
             TopoDetail {
@@ -245,11 +262,13 @@ mod tests {
                     id: "a".into(),
                     source: 0,
                     polygons: &p,
+                    extra: &[],
                 },
                 TopoFeature {
                     id: "b".into(),
                     source: 1,
                     polygons: &p,
+                    extra: &[],
                 },
             ],
             TopoDetail {

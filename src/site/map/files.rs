@@ -359,6 +359,7 @@ pub fn europe_files(
             id: c.country.code.to_string(),
             source: sources.len() - 1,
             polygons,
+            extra: &[],
         });
         let counts = AreaCounts::of(c.records.iter().map(|&i| &model.records[i]));
         rows.push(json!([

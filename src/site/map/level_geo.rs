@@ -146,6 +146,7 @@ pub fn prepare(
                     id: a.key.clone(),
                     source: a.source,
                     polygons: &a.polygons,
+                    extra: &a.extra,
                 })
                 .collect();
             let topojson = geo::write_topojson(
@@ -176,7 +177,13 @@ pub fn prepare(
                     key: a.key.clone(),
                     name: a.name.clone(),
                     members: a.members.iter().map(|&m| places[m].id.clone()).collect(),
-                    path: encoders[a.source].path(&a.polygons),
+                    path: {
+                        let mut d = encoders[a.source].path(&a.polygons);
+                        for (source, polygons) in &a.extra {
+                            d.push_str(&encoders[*source].path(polygons));
+                        }
+                        d
+                    },
                 })
                 .collect();
             LevelGeo {

@@ -105,6 +105,9 @@ pub struct Area {
     pub source: usize,
     /// Polygons on that layer's arcs.
     pub polygons: Vec<Polygon>,
+    /// Further polygons on other layers' arcs (a region from the region file with its
+    /// members' shapes from the cities file, which the region file may leave out).
+    pub extra: Vec<(usize, Vec<Polygon>)>,
     /// Members, as indices into the seeds the level was built from.
     pub members: Vec<usize>,
 }
@@ -303,6 +306,7 @@ pub fn municipality_level(places: &[&Municipality], sources: &Sources) -> Option
                 name: place.name.clone(),
                 source,
                 polygons: feature.polygons.clone(),
+                extra: Vec::new(),
                 members: Vec::new(),
             })
             .members
@@ -354,7 +358,13 @@ pub fn region_level(
     let main = sources.layers[MUNICIPAL].as_ref();
     // Member → its municipality-level feature on the main layer.
     let mut own_shape: HashMap<usize, &Area> = HashMap::new();
+    let mut city_shape: HashMap<usize, &Area> = HashMap::new();
     if let Some(level) = municipal {
+        for area in level.areas.iter().filter(|a| a.source == CITIES) {
+            for &m in &area.members {
+                city_shape.insert(m, area);
+            }
+        }
         for area in level.areas.iter().filter(|a| a.source == MUNICIPAL) {
             for &m in &area.members {
                 own_shape.insert(m, area);
@@ -397,6 +407,7 @@ pub fn region_level(
         };
         // A dissolved region holds only its members with a shape; one from the file
         // holds them all.
+        let group_members = members;
         let members: Vec<usize> = if source == REGIONS {
             members.clone()
         } else {
@@ -406,11 +417,36 @@ pub fn region_level(
                 .filter(|m| own_shape.contains_key(m))
                 .collect()
         };
+        // Members drawn from the cities file join their region's shape: the region
+        // file (or the dissolve of the main file) leaves them out.
+        let cities: Vec<Polygon> = members
+            .iter()
+            .filter_map(|m| city_shape.get(m))
+            .flat_map(|a| a.polygons.iter().cloned())
+            .collect();
+        let extra = if cities.is_empty() {
+            Vec::new()
+        } else {
+            vec![(CITIES, cities)]
+        };
+        let members: Vec<usize> = if source == REGIONS {
+            members
+        } else {
+            let cities: Vec<usize> = group_members
+                .iter()
+                .copied()
+                .filter(|m| city_shape.contains_key(m) && !members.contains(m))
+                .collect();
+            let mut all = members;
+            all.extend(cities);
+            all
+        };
         areas.push(Area {
             key: format!("r:{slug}"),
             name: name.clone(),
             source,
             polygons,
+            extra,
             members,
         });
     }
@@ -486,6 +522,7 @@ pub fn district_level(
                     .to_string(),
                 source: DISTRICTS,
                 polygons: feature.polygons.clone(),
+                extra: Vec::new(),
                 members: Vec::new(),
             })
             .members
@@ -555,6 +592,7 @@ pub fn country_level(code: &str, places: &[&Municipality], sources: &Sources) ->
         .find_map(|s| sources.layers[s].as_ref().map(|l| (s, l)))?;
     let polygons = layer.dissolve(layer.features.iter());
     let area = Area {
+        extra: Vec::new(),
         key: COUNTRY_KEY.to_string(),
         name: places
             .first()

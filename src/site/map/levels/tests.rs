@@ -360,3 +360,59 @@ fn a_country_without_joins_is_one_area() {
     let note = level_note(&[whole], 0, 2);
     assert!(note.starts_with("Drawn as one area"), "{note}");
 }
+
+/// A Land from the region file takes its members' shapes from the cities file along
+/// (the region file leaves Flensburg out), so the city is inside its region's area.
+#[test]
+fn regions_carry_their_cities_from_the_cities_file() {
+    let seeds = [
+        place("DE-01060001", "Dorf", "Schleswig-Holstein", Some(1), 100),
+        place(
+            "DE-01001000",
+            "Flensburg",
+            "Schleswig-Holstein",
+            Some(27020),
+            90_000,
+        ),
+        place("DE-02000000", "Hamburg", "Hamburg", Some(62782), 1_800_000),
+    ];
+    let places: Vec<&Municipality> = seeds.iter().collect();
+    let sources = Sources {
+        layers: [
+            Some(layer(vec![feature(
+                0,
+                serde_json::json!({"name": "Dorf"}),
+                Some(1),
+            )])),
+            Some(layer(vec![
+                feature(0, serde_json::json!({"name": "Flensburg"}), Some(27020)),
+                feature(1, serde_json::json!({"name": "Hamburg"}), Some(62782)),
+            ])),
+            None,
+            Some(layer(vec![
+                feature(0, serde_json::json!({"name": "Schleswig-Holstein"}), None),
+                feature(1, serde_json::json!({"name": "Hamburg"}), None),
+            ])),
+        ],
+    };
+    let groups = vec![
+        ("Hamburg".to_string(), "hamburg".to_string(), vec![2]),
+        (
+            "Schleswig-Holstein".to_string(),
+            "schleswig-holstein".to_string(),
+            vec![0, 1],
+        ),
+    ];
+    let municipal = municipality_level(&places, &sources).unwrap();
+    let regions = region_level(&places, &groups, &sources, Some(&municipal)).unwrap();
+    let sh = regions
+        .areas
+        .iter()
+        .find(|a| a.key == "r:schleswig-holstein")
+        .unwrap();
+    assert_eq!(sh.source, REGIONS);
+    assert_eq!(sh.extra.len(), 1);
+    assert_eq!(sh.extra[0].0, CITIES);
+    assert_eq!(sh.extra[0].1.len(), 1, "Flensburg's polygon");
+    assert_eq!(regions.drawn, 3);
+}
