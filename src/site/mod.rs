@@ -10,12 +10,14 @@ pub mod budget;
 pub mod changes;
 pub mod data;
 pub mod escape;
+pub mod filters;
 pub mod map;
 pub mod model;
 pub mod pages;
 pub mod render;
 pub mod security;
 pub mod security_report;
+pub mod shared_dns;
 pub mod slug;
 pub mod write;
 
@@ -33,6 +35,8 @@ use write::{Staging, write_file, write_page};
 const STYLE: &str = include_str!("../../templates/assets/style.css");
 /// Client-side search (progressive enhancement).
 const SEARCH_JS: &str = include_str!("../../templates/assets/search.js");
+/// The site's icon (browsers ask for one on every page; without it, a console error).
+const FAVICON: &str = include_str!("../../templates/assets/favicon.svg");
 /// Table sorting (progressive enhancement).
 const TABLE_JS: &str = include_str!("../../templates/assets/table.js");
 
@@ -197,7 +201,18 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
         "overview, country and region pages at {:.1}s",
         start.elapsed().as_secs_f64()
     );
-    let (pages, bytes) = render::write_municipality_pages(model, &maps, &dir)?;
+    // Lookups many pages would repeat are printed once under dns/ (see shared_dns).
+    let shared = shared_dns::SharedDns::collect(model);
+    let before = out.bytes;
+    for (path, html) in shared.pages(&model.meta)? {
+        out.put(&path, &render::minify(&html))?;
+    }
+    report.bytes += out.bytes - before;
+    tracing::info!(
+        "{} shared DNS lookups printed once under dns/",
+        shared.len()
+    );
+    let (pages, bytes) = render::write_municipality_pages(model, &maps, &dir, &shared)?;
     tracing::info!(
         "municipality pages at {:.1}s",
         start.elapsed().as_secs_f64()
@@ -230,6 +245,7 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
 fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
     for (path, bytes) in [
         ("assets/style.css", STYLE.as_bytes()),
+        ("favicon.svg", FAVICON.as_bytes()),
         ("assets/table.js", TABLE_JS.as_bytes()),
         ("schema/data.schema.json", data::DATA_SCHEMA.as_bytes()),
         (
@@ -444,17 +460,16 @@ fn finding_pages(
         "data/index.html".into(),
         render::minify(&pages::downloads(model, downloads)?),
     ));
-    let az: Vec<Result<(String, Vec<u8>)>> = (0..model.countries.len())
+    let az: Vec<Result<Vec<(String, String)>>> = (0..model.countries.len())
         .into_par_iter()
-        .map(|i| {
-            Ok((
-                format!("{}a-z/index.html", model.countries[i].page),
-                render::minify(&pages::country_az(model, i)?),
-            ))
-        })
+        .map(|i| pages::country_az(model, i))
         .collect();
-    for page in az {
-        files.push(page?);
+    for pages in az {
+        files.extend(
+            pages?
+                .into_iter()
+                .map(|(path, html)| (path, render::minify(&html))),
+        );
     }
     let providers = pages::provider_pages(model, crate::classify::catalog::Catalog::embedded())?;
     files.par_extend(

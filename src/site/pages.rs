@@ -2,6 +2,7 @@
 //! page and its prebuilt index, the downloads page, the 404 page, and the files for
 //! crawlers (`robots.txt`, `sitemap.xml` with one part per country).
 
+use super::filters;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -175,10 +176,12 @@ pub fn search(model: &SiteModel) -> Result<String> {
 pub struct Letter<'a> {
     /// The letter (upper case, `#` for digits and others).
     pub letter: String,
-    /// Anchor id.
+    /// Anchor id (and folder name of the letter's own page).
     pub anchor: String,
-    /// (name, link, category slug, provider name).
-    pub entries: Vec<(&'a str, String, &'static str, &'a str)>,
+    /// (name, link, category slug, provider name, provider page slug).
+    pub entries: Vec<(&'a str, String, &'static str, &'a str, Option<String>)>,
+    /// Municipalities under this letter.
+    pub count: usize,
 }
 
 #[derive(Template)]
@@ -188,7 +191,12 @@ struct AzPage<'a> {
     path: String,
     meta: &'a Meta,
     title: String,
-    country_href: Option<String>,
+    /// (link, name) of the country, for the breadcrumb.
+    country: Option<(String, &'static str)>,
+    /// The letter this page lists (letter pages only), for the breadcrumb.
+    current: Option<String>,
+    /// Letters link to their own pages instead of sections of this page.
+    letter_pages: bool,
     letters: Vec<Letter<'a>>,
     countries: Vec<(&'static str, String, usize)>,
 }
@@ -201,16 +209,24 @@ fn first_letter(name: &str) -> String {
     }
 }
 
-/// `{cc}/a-z/`: every municipality of a country by initial letter (Latin transliteration
-/// of the name, so Cyrillic and Greek names are found too).
-pub fn country_az(model: &SiteModel, cc_index: usize) -> Result<String> {
+/// Above this many municipalities a country's A–Z is one page per letter (Germany's
+/// single page was 1.5 MB); below, one page is lighter than a dozen.
+pub const AZ_SPLIT_ABOVE: usize = 1000;
+
+/// `{cc}/a-z/` (and `{cc}/a-z/{letter}/` for large countries): every municipality of a
+/// country by initial letter (Latin transliteration of the name, so Cyrillic and Greek
+/// names are found too). Returns (path, html) of every page.
+pub fn country_az(model: &SiteModel, cc_index: usize) -> Result<Vec<(String, String)>> {
     let c = &model.countries[cc_index];
-    let mut letters: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
+    let mut by_letter: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
     for &i in &c.records {
         let r = &model.records[i];
-        letters.entry(first_letter(&r.name)).or_default().push(r);
+        by_letter.entry(first_letter(&r.name)).or_default().push(r);
     }
-    let letters = letters
+    let split = c.records.len() > AZ_SPLIT_ABOVE;
+    // Links in entries are relative to the page they are on.
+    let prefix = if split { "../../" } else { "../" };
+    let letters: Vec<Letter> = by_letter
         .into_iter()
         .map(|(letter, records)| Letter {
             anchor: if letter == "#" {
@@ -219,30 +235,106 @@ pub fn country_az(model: &SiteModel, cc_index: usize) -> Result<String> {
                 letter.to_lowercase()
             },
             letter,
+            count: records.len(),
             entries: records
                 .into_iter()
                 .map(|r| {
                     (
                         r.name.as_str(),
-                        format!("../m/{}/", r.slug),
+                        format!("{prefix}m/{}/", r.slug),
                         r.verdict.category.slug(),
                         r.verdict.provider_name.as_str(),
+                        provider_page_slug(&r.verdict.provider),
                     )
                 })
                 .collect(),
         })
         .collect();
-    AzPage {
-        root: "../../",
-        path: format!("{}a-z/", c.page),
-        meta: &model.meta,
-        title: format!("{}: municipalities A–Z", c.country.name),
-        country_href: Some("../".into()),
-        letters,
-        countries: Vec::new(),
+    let title = format!("{}: municipalities A–Z", c.country.name);
+    let render = |page: AzPage| {
+        page.render()
+            .with_context(|| format!("rendering the A–Z pages of {}", c.country.code))
+    };
+    if !split {
+        let html = render(AzPage {
+            root: "../../",
+            path: format!("{}a-z/", c.page),
+            meta: &model.meta,
+            title,
+            country: Some(("../".into(), c.country.name)),
+            current: None,
+            letter_pages: false,
+            letters,
+            countries: Vec::new(),
+        })?;
+        return Ok(vec![(format!("{}a-z/index.html", c.page), html)]);
     }
-    .render()
-    .with_context(|| format!("rendering the A–Z page of {}", c.country.code))
+    let mut pages = Vec::with_capacity(letters.len() + 1);
+    // The index: the letters with their counts, each linking to its page.
+    let index: Vec<Letter> = letters
+        .iter()
+        .map(|l| Letter {
+            letter: l.letter.clone(),
+            anchor: l.anchor.clone(),
+            entries: Vec::new(),
+            count: l.count,
+        })
+        .collect();
+    pages.push((
+        format!("{}a-z/index.html", c.page),
+        render(AzPage {
+            root: "../../",
+            path: format!("{}a-z/", c.page),
+            meta: &model.meta,
+            title: title.clone(),
+            country: Some(("../".into(), c.country.name)),
+            current: None,
+            letter_pages: true,
+            letters: index,
+            countries: Vec::new(),
+        })?,
+    ));
+    let nav: Vec<Letter> = letters
+        .iter()
+        .map(|l| Letter {
+            letter: l.letter.clone(),
+            anchor: l.anchor.clone(),
+            entries: Vec::new(),
+            count: l.count,
+        })
+        .collect();
+    for l in letters {
+        let anchor = l.anchor.clone();
+        let letter = l.letter.clone();
+        let mut shown: Vec<Letter> = nav
+            .iter()
+            .map(|n| Letter {
+                letter: n.letter.clone(),
+                anchor: n.anchor.clone(),
+                entries: Vec::new(),
+                count: n.count,
+            })
+            .collect();
+        // The page's own letter carries its entries; the others only link.
+        if let Some(own) = shown.iter_mut().find(|n| n.anchor == anchor) {
+            own.entries = l.entries;
+        }
+        pages.push((
+            format!("{}a-z/{anchor}/index.html", c.page),
+            render(AzPage {
+                root: "../../../",
+                path: format!("{}a-z/{anchor}/", c.page),
+                meta: &model.meta,
+                title: format!("{title}: {letter}"),
+                country: Some(("../../".into(), c.country.name)),
+                current: Some(letter),
+                letter_pages: true,
+                letters: shown,
+                countries: Vec::new(),
+            })?,
+        ));
+    }
+    Ok(pages)
 }
 
 /// `a-z/`: the countries, each linking to its A–Z page.
@@ -252,7 +344,9 @@ pub fn az_root(model: &SiteModel) -> Result<String> {
         path: "a-z/".into(),
         meta: &model.meta,
         title: "Municipalities A–Z".into(),
-        country_href: None,
+        country: None,
+        current: None,
+        letter_pages: false,
         letters: Vec::new(),
         countries: model
             .countries
@@ -272,11 +366,23 @@ pub fn az_root(model: &SiteModel) -> Result<String> {
 
 /// Providers with their municipalities (indices), most municipalities first. Only real
 /// providers: `unknown`, `self-hosted` and `third-party` are not providers.
+/// Verdicts that name no operator (nobody found, the municipality itself, an
+/// uncatalogued third party) have no provider page.
+fn has_provider_page(id: &str) -> bool {
+    !matches!(id, "unknown" | "self-hosted" | "third-party")
+}
+
+/// The slug of a provider's page under `p/`, when it has one: every provider name on
+/// the site links there.
+pub fn provider_page_slug(id: &str) -> Option<String> {
+    has_provider_page(id).then(|| slugify(id))
+}
+
 fn providers_of(model: &SiteModel) -> Vec<(String, Vec<usize>)> {
     let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in model.records.iter().enumerate() {
         let id = r.verdict.provider.as_str();
-        if matches!(id, "unknown" | "self-hosted" | "third-party") {
+        if !has_provider_page(id) {
             continue;
         }
         by.entry(id).or_default().push(i);
@@ -661,12 +767,26 @@ struct NotFoundPage<'a> {
 /// `404.html`: GitHub Pages serves it for any missing path, so its links are absolute.
 pub fn not_found(model: &SiteModel) -> Result<String> {
     NotFoundPage {
-        root: &model.meta.site_url,
+        root: site_root_path(&model.meta.site_url),
         path: "404.html".into(),
         meta: &model.meta,
     }
     .render()
     .context("rendering the 404 page")
+}
+
+/// The path part of the site's address (`https://x.github.io/mxmap/` → `/mxmap/`):
+/// GitHub Pages serves `404.html` at whatever depth was asked for, so its links must
+/// be root-relative, and an absolute URL would tie the stylesheet to one host.
+pub fn site_root_path(site_url: &str) -> &str {
+    let after_scheme = site_url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(site_url);
+    match after_scheme.find('/') {
+        Some(at) => &after_scheme[at..],
+        None => "/",
+    }
 }
 
 /// The prefilled "report a misclassification" link of a municipality.
