@@ -523,7 +523,7 @@ fn check_integrity(model: &SiteModel) -> Result<()> {
 }
 
 fn schema_index() -> String {
-    "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>mxmap schemas</title>\
+    "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"../favicon.svg\" type=\"image/svg+xml\"><title>mxmap schemas</title>\
      <h1>JSON Schemas</h1><ul><li><a href=\"data.schema.json\">data.schema.json</a> (data.json)</li>\
      <li><a href=\"countries.schema.json\">countries.schema.json</a> (countries.json)</li></ul></html>"
         .to_string()

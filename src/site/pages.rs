@@ -366,6 +366,29 @@ pub fn az_root(model: &SiteModel) -> Result<String> {
 
 /// Providers with their municipalities (indices), most municipalities first. Only real
 /// providers: `unknown`, `self-hosted` and `third-party` are not providers.
+/// A signature note as the public may read it: the catalogue's notes are written for
+/// its maintainers and cite the specification ("spec §8.6", "[A5]") and mark unverified
+/// facts with "†". Sentences citing the specification are left out, the marks removed.
+pub fn public_note(note: &str) -> String {
+    let internal = |s: &str| {
+        s.contains('§')
+            || s.contains("spec")
+            || s.contains("[A")
+            || s.contains("ASN")
+            || s.contains("world")
+    };
+    let mut out: Vec<String> = Vec::new();
+    // Sentences end at ". " (the notes use no abbreviations with a space after them).
+    for sentence in note.split_inclusive(". ") {
+        let sentence = sentence.trim();
+        if sentence.is_empty() || internal(sentence) {
+            continue;
+        }
+        out.push(sentence.replace('†', ""));
+    }
+    out.join(" ")
+}
+
 /// Verdicts that name no operator (nobody found, the municipality itself, an
 /// uncatalogued third party) have no provider page.
 fn has_provider_page(id: &str) -> bool {
@@ -611,9 +634,9 @@ fn provider_files(
         roles: entry
             .map(|e| {
                 let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
-                match &e.note {
-                    Some(note) => format!("{} — {note}", roles.join(", ")),
-                    None => roles.join(", "),
+                match e.note.as_deref().map(public_note) {
+                    Some(note) if !note.is_empty() => format!("{} — {note}", roles.join(", ")),
+                    _ => roles.join(", "),
                 }
             })
             .unwrap_or_default(),
@@ -827,5 +850,29 @@ mod tests {
         assert_eq!(first_letter("Київ"), "K");
         assert_eq!(first_letter("'s-Hertogenbosch"), "S");
         assert_eq!(first_letter("1. Bezirk"), "#");
+    }
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::public_note;
+
+    #[test]
+    fn notes_lose_spec_references_and_marks() {
+        assert_eq!(
+            public_note("beget.tech names are customer VPS (spec §8.6)."),
+            ""
+        );
+        assert_eq!(
+            public_note(
+                "Municipal IT service company of Lower Austria†; [A3] treats it as a named provider."
+            ),
+            ""
+        );
+        assert_eq!(
+            public_note("Hosted mail of a regional ISP. HQ AU†. [A5] ASNs 11403 are colocation."),
+            "Hosted mail of a regional ISP. HQ AU."
+        );
+        assert_eq!(public_note("A plain note."), "A plain note.");
     }
 }

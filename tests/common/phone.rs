@@ -108,7 +108,11 @@ pub fn check(browser: &Path, site: &Path, pages: &[String]) -> Vec<PhoneFit> {
             scroll: v["scroll"].as_u64().unwrap_or(u64::MAX),
             bad: v["bad"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|b| b.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|b| b.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
         .collect()
