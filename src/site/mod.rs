@@ -14,6 +14,7 @@ pub mod filters;
 pub mod map;
 pub mod model;
 pub mod pages;
+pub mod places;
 pub mod render;
 pub mod security;
 pub mod security_report;
@@ -66,7 +67,12 @@ pub struct SiteReport {
 
 /// Renders the whole site into `out` (atomically replaced), its maps from `geometry`
 /// (see [`map::Geometry::prepare`]).
-pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<SiteReport> {
+pub fn build(
+    model: &SiteModel,
+    out: &Path,
+    geometry: map::Geometry,
+    places: &places::Places,
+) -> Result<SiteReport> {
     let start = Instant::now();
     check_integrity(model)?;
     let mut report = SiteReport::default();
@@ -137,7 +143,7 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
         "methodology/index.html",
         &render::minify(&render::methodology(model)?),
     )?;
-    for (path, bytes) in finding_pages(model, &maps, &out.downloads)? {
+    for (path, bytes) in finding_pages(model, &maps, &out.downloads, places)? {
         out.put(&path, &bytes)?;
     }
     tracing::info!(
@@ -212,7 +218,7 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
         "{} shared DNS lookups printed once under dns/",
         shared.len()
     );
-    let (pages, bytes) = render::write_municipality_pages(model, &maps, &dir, &shared)?;
+    let (pages, bytes) = render::write_municipality_pages(model, &maps, &dir, &shared, places)?;
     tracing::info!(
         "municipality pages at {:.1}s",
         start.elapsed().as_secs_f64()
@@ -428,13 +434,13 @@ fn finding_pages(
     model: &SiteModel,
     maps: &map::Maps,
     downloads: &[data::Download],
+    places: &places::Places,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let mut files = vec![
         (
             "search/index.html".to_string(),
             render::minify(&pages::search(model)?),
         ),
-        ("search/index.json".into(), pages::search_index(model)),
         ("search/search.js".into(), SEARCH_JS.as_bytes().to_vec()),
         (
             "a-z/index.html".into(),
@@ -453,6 +459,7 @@ fn finding_pages(
         ("changes/feed.xml".into(), changes::feed(model)),
         ("changes/feed.json".into(), changes::json_feed(model)),
     ];
+    files.extend(pages::search_shards(model, places));
     for (path, html) in changes::run_pages(model)? {
         files.push((path, render::minify(&html)));
     }

@@ -126,24 +126,128 @@ pub fn robots(meta: &Meta) -> Vec<u8> {
     .into_bytes()
 }
 
-/// `search/index.json`: `[name, country code, page slug, category slug]` per
-/// municipality, sorted by name. The page is `{cc}/m/{slug}/`; folding diacritics for
-/// matching is left to the browser (`normalize("NFD")`), which keeps the file small.
-pub fn search_index(model: &SiteModel) -> Vec<u8> {
-    let mut rows: Vec<(&str, &str, &str, &str)> = model
-        .records
-        .iter()
-        .map(|r| {
-            (
+/// Words that open many official names without telling them apart ("Comune di
+/// Bolzano", "Gemeinde Wien", "Ville de …"): a name is also indexed without them, so a
+/// query for the place itself ranks it first.
+const NAME_NOISE: [&str; 24] = [
+    "comune di ", "comune de ", "citta di ", "gemeinde ", "stadt ", "markt ",
+    "marktgemeinde ", "stadtgemeinde ", "ville de ", "commune de ", "municipality of ",
+    "city of ", "town of ", "ayuntamiento de ", "concello de ", "ajuntament de ",
+    "opcina ", "obcina ", "grad ", "miasto ", "gmina ", "mesto ", "obec ", "dimos ",
+];
+
+/// Folds a key for the search: transliterated to Latin, lower case, so "Київ", "Kyiv"
+/// and "KYÏV" meet; the browser folds the query the same way (`search.js`).
+fn search_fold(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+/// A key in its own script, as the browser folds a query typed in it: lower case,
+/// accents removed the way Unicode decomposition removes them (`Αθήνα` → `αθηνα`,
+/// `Київ` → `киів`). Latin keys come from [`search_fold`] instead.
+fn script_fold(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'ά' => 'α',
+            'έ' => 'ε',
+            'ή' => 'η',
+            'ί' | 'ϊ' | 'ΐ' => 'ι',
+            'ό' => 'ο',
+            'ύ' | 'ϋ' | 'ΰ' => 'υ',
+            'ώ' => 'ω',
+            'й' => 'и',
+            'ї' => 'і',
+            'ё' => 'е',
+            'ў' => 'у',
+            'ѓ' => 'г',
+            'ќ' => 'к',
+            other => other,
+        })
+        .collect()
+}
+
+/// True when `text` has letters outside the Latin script (Cyrillic, Greek, Georgian,
+/// Armenian …).
+fn has_other_script(text: &str) -> bool {
+    text.chars().any(|c| c.is_alphabetic() && c > '\u{024f}')
+}
+
+/// The shard a folded key belongs to: its first two letters or digits — as they are
+/// when ASCII, else as `u{hex}-{hex}` — or `_` when the key has fewer; a query of two
+/// or more characters loads exactly one shard (`search.js` computes the same name).
+pub fn search_shard(folded: &str) -> String {
+    let chars: Vec<char> = folded.chars().filter(|c| c.is_alphanumeric()).take(2).collect();
+    match chars.as_slice() {
+        [a, b] if a.is_ascii() && b.is_ascii() => format!("{a}{b}"),
+        [a, b] => format!("u{:x}-{:x}", *a as u32, *b as u32),
+        _ => "_".into(),
+    }
+}
+
+/// `search/{shard}.json`: the search index split by the first two characters of each
+/// key, so one query loads one small file. Keys of a municipality: its name (and the
+/// name without an official prefix), its mail domain, its official code, and the names
+/// its boundary carries in other languages and scripts. A row is
+/// `[key, name, cc, slug, category, provider, region]`; the page is `{cc}/m/{slug}/`.
+pub fn search_shards(model: &SiteModel, places: &super::places::Places) -> Vec<(String, Vec<u8>)> {
+    type Row<'a> = (String, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+    let mut shards: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    for r in &model.records {
+        let mut keys: Vec<String> = vec![search_fold(&r.name)];
+        if has_other_script(&r.name) {
+            keys.push(script_fold(&r.name));
+        }
+        let folded = keys[0].clone();
+        for noise in NAME_NOISE {
+            if let Some(rest) = folded.strip_prefix(noise) {
+                keys.push(rest.to_string());
+            }
+        }
+        if let Some(d) = &r.domain {
+            keys.push(d.ascii.to_string().to_lowercase());
+            keys.push(search_fold(&d.unicode));
+        }
+        keys.push(r.id.to_lowercase());
+        // Official codes are also typed without the country prefix ("EE-0001" → "0001").
+        if let Some((_, code)) = r.id.split_once('-') {
+            keys.push(code.to_lowercase());
+        }
+        if let Some(place) = places.get(r.country.code, r.osm_relation_id) {
+            for n in &place.other_names {
+                keys.push(search_fold(n));
+                if has_other_script(n) {
+                    keys.push(script_fold(n));
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            if key.is_empty() {
+                continue;
+            }
+            shards.entry(search_shard(&key)).or_default().push((
+                key,
                 r.name.as_str(),
                 r.country.code,
                 r.slug.as_str(),
                 r.verdict.category.slug(),
+                r.verdict.provider_name.as_str(),
+                r.region.as_deref().unwrap_or(""),
+            ));
+        }
+    }
+    shards
+        .into_iter()
+        .map(|(shard, mut rows)| {
+            rows.sort();
+            (
+                format!("search/{shard}.json"),
+                serde_json::to_vec(&rows).expect("search rows serialise"),
             )
         })
-        .collect();
-    rows.sort();
-    serde_json::to_vec(&rows).expect("search rows serialise")
+        .collect()
 }
 
 #[derive(Template)]
@@ -850,6 +954,23 @@ mod tests {
         assert_eq!(first_letter("Київ"), "K");
         assert_eq!(first_letter("'s-Hertogenbosch"), "S");
         assert_eq!(first_letter("1. Bezirk"), "#");
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn keys_fold_to_latin_and_keep_their_script() {
+        assert_eq!(search_fold("Jõgeva"), "jogeva");
+        assert_eq!(script_fold("Αθήνα"), "αθηνα");
+        assert_eq!(script_fold("Київ"), "киів");
+        assert!(has_other_script("Київ") && !has_other_script("Jõgeva"));
+        assert_eq!(search_shard("flensburg.de"), "fl");
+        assert_eq!(search_shard("01001000"), "01");
+        assert_eq!(search_shard("αθηνα"), "u3b1-3b8");
+        assert_eq!(search_shard("x"), "_");
     }
 }
 

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use super::super::filters;
 use super::super::map::Maps;
 use super::super::model::{Meta, Record, SiteModel, pct};
+use super::super::places::{Places, distance2};
 use super::super::shared_dns::SharedDns;
 use super::{format_time, json_ld};
 use crate::classify::rules::RuleBook;
@@ -98,8 +99,9 @@ struct MunicipalityPage<'a> {
     first_run: &'a str,
 }
 
-/// Neighbours on a municipality page: the same region, alphabetically around it (the
-/// seeds carry no coordinates), with the region's domestic share as the comparison.
+/// Neighbours on a municipality page: the nearest in the same region by the centres of
+/// their boundaries (alphabetically around it when it has no boundary), with the
+/// region's domestic share as the comparison.
 pub struct Nearby<'a> {
     /// Region name.
     pub region: &'a str,
@@ -107,6 +109,8 @@ pub struct Nearby<'a> {
     pub region_href: String,
     /// "12.5 % domestic (3 of 24 classified)".
     pub domestic: String,
+    /// Ordered by distance between boundary centres (else by name).
+    pub by_distance: bool,
     /// Neighbours: link, name, category slug, grade letter, grade class.
     pub rows: Vec<(String, &'a str, &'static str, &'static str, &'static str)>,
 }
@@ -118,19 +122,42 @@ fn nearby<'a>(
     model: &'a SiteModel,
     r: &Record,
     region: &'a crate::site::map::RegionStat,
+    places: &Places,
 ) -> Nearby<'a> {
+    let centre = |rec: &Record| {
+        places
+            .get(rec.country.code, rec.osm_relation_id)
+            .and_then(|p| p.centre)
+    };
     let others: Vec<usize> = region
         .records
         .iter()
         .copied()
         .filter(|&i| model.records[i].id != r.id)
         .collect();
-    // The NEARBY names around this one in the alphabetical list of the region.
-    let at = others.partition_point(|&i| model.records[i].name < r.name);
-    let start = at
-        .saturating_sub(NEARBY / 2)
-        .min(others.len().saturating_sub(NEARBY));
-    let rows = others[start..(start + NEARBY).min(others.len())]
+    // Nearest by the distance between boundary centres when this municipality has a
+    // boundary; else (no boundary to measure from) the names around it in the region.
+    let (picked, by_distance): (Vec<usize>, bool) = match centre(r) {
+        Some(here) => {
+            let mut with: Vec<(f64, usize)> = others
+                .iter()
+                .filter_map(|&i| centre(&model.records[i]).map(|c| (distance2(here, c), i)))
+                .collect();
+            with.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            (with.into_iter().take(NEARBY).map(|(_, i)| i).collect(), true)
+        }
+        None => {
+            let at = others.partition_point(|&i| model.records[i].name < r.name);
+            let start = at
+                .saturating_sub(NEARBY / 2)
+                .min(others.len().saturating_sub(NEARBY));
+            (
+                others[start..(start + NEARBY).min(others.len())].to_vec(),
+                false,
+            )
+        }
+    };
+    let rows = picked
         .iter()
         .map(|&i| {
             let n = &model.records[i];
@@ -145,6 +172,7 @@ fn nearby<'a>(
         })
         .collect();
     Nearby {
+        by_distance,
         region: &region.name,
         region_href: format!("../../{}/", region.slug),
         domestic: format!(
@@ -225,6 +253,7 @@ pub fn municipality(
     locator: Option<&str>,
     region: Option<&crate::site::map::RegionStat>,
     shared_dns: &SharedDns,
+    places: &Places,
 ) -> Result<String> {
     let root = "../../../";
     let mut shared = Vec::new();
@@ -315,7 +344,7 @@ pub fn municipality(
     MunicipalityPage {
         root,
         shared,
-        nearby: region.map(|g| nearby(model, r, g)),
+        nearby: region.map(|g| nearby(model, r, g, places)),
         path: r.page.clone(),
         meta: &model.meta,
         r,
@@ -378,6 +407,7 @@ pub fn write_municipality_pages(
     maps: &Maps,
     dir: &Path,
     shared: &SharedDns,
+    places: &Places,
 ) -> Result<(usize, u64)> {
     let locators: std::collections::HashMap<usize, &str> = maps
         .countries
@@ -404,6 +434,7 @@ pub fn write_municipality_pages(
                 locators.get(&i).copied(),
                 region_of.get(&i).copied(),
                 shared,
+                places,
             )?
             .into_bytes();
             crate::site::write::write_page(dir, &r.page, &bytes)?;
