@@ -468,14 +468,30 @@ fn check_maps(site: &Path, records: &[Value], stdout: &str) {
                 "{page}: wrong colour"
             );
         }
-        let links: HashSet<String> = select(html.root_element(), "a[href]")
+        // Every municipality is one click from the country page: on its map or list,
+        // or on the country's A–Z pages it links (long lists left the country page to
+        // keep it within its budget, issue 18).
+        let mut links: HashSet<String> = select(html.root_element(), "a[href]")
             .iter()
             .map(|a| format!("{cc}/{}", a.value().attr("href").unwrap()))
             .collect();
+        assert!(links.contains(&format!("{cc}/a-z/")), "{cc}: no A–Z link");
+        for file in files_under(&site.join(cc).join("a-z")) {
+            let page = Html::parse_document(
+                &std::fs::read_to_string(site.join(cc).join("a-z").join(&file)).unwrap(),
+            );
+            for a in select(page.root_element(), "a[href]") {
+                let href = a.value().attr("href").unwrap();
+                // Entries link ../m/… (one page) or ../../m/… (a page per letter).
+                if let Some(rest) = href.rsplit_once("m/").map(|(_, rest)| rest) {
+                    links.insert(format!("{cc}/m/{rest}"));
+                }
+            }
+        }
         for r in records.iter().filter(|r| r["country"] == cc.as_str()) {
             assert!(
                 links.contains(r["page"].as_str().unwrap()),
-                "{cc} does not link {}",
+                "{cc} does not link {} (nor do its A–Z pages)",
                 r["page"]
             );
         }

@@ -130,10 +130,30 @@ pub fn robots(meta: &Meta) -> Vec<u8> {
 /// Bolzano", "Gemeinde Wien", "Ville de …"): a name is also indexed without them, so a
 /// query for the place itself ranks it first.
 const NAME_NOISE: [&str; 24] = [
-    "comune di ", "comune de ", "citta di ", "gemeinde ", "stadt ", "markt ",
-    "marktgemeinde ", "stadtgemeinde ", "ville de ", "commune de ", "municipality of ",
-    "city of ", "town of ", "ayuntamiento de ", "concello de ", "ajuntament de ",
-    "opcina ", "obcina ", "grad ", "miasto ", "gmina ", "mesto ", "obec ", "dimos ",
+    "comune di ",
+    "comune de ",
+    "citta di ",
+    "gemeinde ",
+    "stadt ",
+    "markt ",
+    "marktgemeinde ",
+    "stadtgemeinde ",
+    "ville de ",
+    "commune de ",
+    "municipality of ",
+    "city of ",
+    "town of ",
+    "ayuntamiento de ",
+    "concello de ",
+    "ajuntament de ",
+    "opcina ",
+    "obcina ",
+    "grad ",
+    "miasto ",
+    "gmina ",
+    "mesto ",
+    "obec ",
+    "dimos ",
 ];
 
 /// Folds a key for the search: transliterated to Latin, lower case, so "Київ", "Kyiv"
@@ -177,7 +197,11 @@ fn has_other_script(text: &str) -> bool {
 /// when ASCII, else as `u{hex}-{hex}` — or `_` when the key has fewer; a query of two
 /// or more characters loads exactly one shard (`search.js` computes the same name).
 pub fn search_shard(folded: &str) -> String {
-    let chars: Vec<char> = folded.chars().filter(|c| c.is_alphanumeric()).take(2).collect();
+    let chars: Vec<char> = folded
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .take(2)
+        .collect();
     match chars.as_slice() {
         [a, b] if a.is_ascii() && b.is_ascii() => format!("{a}{b}"),
         [a, b] => format!("u{:x}-{:x}", *a as u32, *b as u32),

@@ -36,7 +36,10 @@ const MAX_OTHER_NAMES: usize = 6;
 /// Whether a boundary property holds a name worth searching.
 fn is_name_key(key: &str) -> bool {
     key.starts_with("name:")
-        || matches!(key, "int_name" | "alt_name" | "official_name" | "short_name")
+        || matches!(
+            key,
+            "int_name" | "alt_name" | "official_name" | "short_name"
+        )
 }
 
 impl Places {

@@ -144,7 +144,10 @@ fn nearby<'a>(
                 .filter_map(|&i| centre(&model.records[i]).map(|c| (distance2(here, c), i)))
                 .collect();
             with.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            (with.into_iter().take(NEARBY).map(|(_, i)| i).collect(), true)
+            (
+                with.into_iter().take(NEARBY).map(|(_, i)| i).collect(),
+                true,
+            )
         }
         None => {
             let at = others.partition_point(|&i| model.records[i].name < r.name);
