@@ -891,3 +891,51 @@ fn every_page_kind_fits_a_360_px_phone_in_chromium() {
     let wide: Vec<&common::phone::PhoneFit> = fits.iter().filter(|f| !f.fits()).collect();
     assert!(wide.is_empty(), "wider than 360 px: {wide:#?}");
 }
+
+/// The split search finds a municipality by its mail domain and by its official code,
+/// shows region and provider, and loads one small shard per query; arrow keys move
+/// from the field into the results.
+#[test]
+fn search_finds_domains_and_codes_from_one_shard_in_chromium() {
+    let site = &built().site;
+    assert!(
+        !site.join("search/index.json").exists(),
+        "no whole index any more"
+    );
+    let shards: Vec<PathBuf> = files_under(&site.join("search"))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert!(shards.len() > 10, "{shards:?}");
+    let Some(browser) = chromium() else {
+        skip_missing("Debian's chromium (browser checks)");
+        return;
+    };
+    let data = data_json(site);
+    let r = data
+        .iter()
+        .find(|r| r["domain"].is_string() && r["region"].is_string())
+        .expect("a record with domain and region");
+    let server = StaticServer::start(site);
+    let name = r["name"].as_str().unwrap();
+    let id = r["id"].as_str().unwrap();
+    for query in [r["domain"].as_str().unwrap(), id] {
+        let seen = visit(
+            &browser,
+            &format!("{}search/?q={query}", server.base),
+            &artifacts().join("site-search-key.png"),
+        );
+        let dom = Html::parse_document(&seen.dom);
+        let hits = Selector::parse("#results li").unwrap();
+        let rows: Vec<String> = dom.select(&hits).map(|li| li.text().collect()).collect();
+        assert!(
+            rows.iter().any(|t| t.starts_with(name)
+                && t.contains(r["region"].as_str().unwrap())
+                && t.contains(r["provider_name"].as_str().unwrap())),
+            "{query}: {rows:?}"
+        );
+    }
+    // Keyboard: the results listen for arrow keys (no mouse needed).
+    let js = std::fs::read_to_string(site.join("search/search.js")).unwrap();
+    assert!(js.contains("ArrowDown") && js.contains("ArrowUp"));
+}
