@@ -144,10 +144,17 @@ fn nearby<'a>(
                 .filter_map(|&i| centre(&model.records[i]).map(|c| (distance2(here, c), i)))
                 .collect();
             with.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            (
-                with.into_iter().take(NEARBY).map(|(_, i)| i).collect(),
-                true,
-            )
+            let mut picked: Vec<usize> = with.into_iter().take(NEARBY).map(|(_, i)| i).collect();
+            // Too few with a boundary: the others of the region follow by name.
+            for &i in &others {
+                if picked.len() >= NEARBY {
+                    break;
+                }
+                if !picked.contains(&i) {
+                    picked.push(i);
+                }
+            }
+            (picked, true)
         }
         None => {
             let at = others.partition_point(|&i| model.records[i].name < r.name);
