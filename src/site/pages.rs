@@ -126,10 +126,12 @@ pub fn robots(meta: &Meta) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Words that open many official names without telling them apart ("Comune di
-/// Bolzano", "Gemeinde Wien", "Ville de …"): a name is also indexed without them, so a
-/// query for the place itself ranks it first.
-const NAME_NOISE: [&str; 24] = [
+/// Words that open many official names and mail domains without telling them apart
+/// ("Comune di Bolzano", "comune.bolzano.it", "Gemeinde Wien"): keys are indexed
+/// without them and `search.js` strips them from the query the same way (its
+/// `NOISE` list must equal this one; a unit test checks), so a query for the place
+/// itself ranks it first and the shard of such prefixes does not hold a whole country.
+pub const NAME_NOISE: [&str; 30] = [
     "comune di ",
     "comune de ",
     "citta di ",
@@ -154,7 +156,30 @@ const NAME_NOISE: [&str; 24] = [
     "mesto ",
     "obec ",
     "dimos ",
+    "comune.",
+    "www.",
+    "gemeinde.",
+    "stadt.",
+    "municipio.",
+    "mairie-",
 ];
+
+/// A folded key or query without its leading noise word (see [`NAME_NOISE`]) and
+/// without a country prefix of an official code (`de-01001000` → `01001000`).
+pub fn strip_noise(key: &str) -> &str {
+    let key = NAME_NOISE
+        .iter()
+        .find_map(|n| key.strip_prefix(n))
+        .unwrap_or(key);
+    match key.as_bytes() {
+        [a, b, b'-', c, ..]
+            if a.is_ascii_lowercase() && b.is_ascii_lowercase() && c.is_ascii_digit() =>
+        {
+            key.get(3..).unwrap_or(key)
+        }
+        _ => key,
+    }
+}
 
 /// Folds a key for the search: transliterated to Latin, lower case, so "Київ", "Kyiv"
 /// and "KYÏV" meet; the browser folds the query the same way (`search.js`).
@@ -222,21 +247,11 @@ pub fn search_shards(model: &SiteModel, places: &super::places::Places) -> Vec<(
         if has_other_script(&r.name) {
             keys.push(script_fold(&r.name));
         }
-        let folded = keys[0].clone();
-        for noise in NAME_NOISE {
-            if let Some(rest) = folded.strip_prefix(noise) {
-                keys.push(rest.to_string());
-            }
-        }
         if let Some(d) = &r.domain {
             keys.push(d.ascii.to_string().to_lowercase());
             keys.push(search_fold(&d.unicode));
         }
         keys.push(r.id.to_lowercase());
-        // Official codes are also typed without the country prefix ("EE-0001" → "0001").
-        if let Some((_, code)) = r.id.split_once('-') {
-            keys.push(code.to_lowercase());
-        }
         if let Some(place) = places.get(r.country.code, r.osm_relation_id) {
             for n in &place.other_names {
                 keys.push(search_fold(n));
@@ -245,6 +260,7 @@ pub fn search_shards(model: &SiteModel, places: &super::places::Places) -> Vec<(
                 }
             }
         }
+        let mut keys: Vec<String> = keys.iter().map(|k| strip_noise(k).to_string()).collect();
         keys.sort();
         keys.dedup();
         for key in keys {
@@ -995,6 +1011,21 @@ mod search_tests {
         assert_eq!(search_shard("01001000"), "01");
         assert_eq!(search_shard("αθηνα"), "u3b1-3b8");
         assert_eq!(search_shard("x"), "_");
+        assert_eq!(strip_noise("comune di bolzano"), "bolzano");
+        assert_eq!(strip_noise("comune.bolzano.it"), "bolzano.it");
+        assert_eq!(strip_noise("de-01001000"), "01001000");
+        assert_eq!(strip_noise("de bilt"), "de bilt");
+    }
+
+    #[test]
+    fn the_browser_strips_the_same_noise() {
+        let js = include_str!("../../templates/assets/search.js");
+        for noise in NAME_NOISE {
+            assert!(
+                js.contains(&format!("\"{noise}\"")),
+                "search.js lacks {noise:?}"
+            );
+        }
     }
 }
 

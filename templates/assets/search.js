@@ -17,6 +17,14 @@
     return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
       .replace(/[ßłøđæœþðıħŀ]/g, function (c) { return LATIN[c]; });
   }
+  // Leading words indexed without them (src/site/pages.rs NAME_NOISE, same order).
+  var NOISE = ["comune di ", "comune de ", "citta di ", "gemeinde ", "stadt ", "markt ", "marktgemeinde ", "stadtgemeinde ", "ville de ", "commune de ", "municipality of ", "city of ", "town of ", "ayuntamiento de ", "concello de ", "ajuntament de ", "opcina ", "obcina ", "grad ", "miasto ", "gmina ", "mesto ", "obec ", "dimos ", "comune.", "www.", "gemeinde.", "stadt.", "municipio.", "mairie-"];
+  function strip(q) {
+    for (var i = 0; i < NOISE.length; i++) {
+      if (q.indexOf(NOISE[i]) === 0) { q = q.slice(NOISE[i].length); break; }
+    }
+    return /^[a-z]{2}-\d/.test(q) ? q.slice(3) : q;
+  }
   function shard(q) {
     var cs = Array.from(q).filter(function (c) { return /[\p{L}\p{N}]/u.test(c); }).slice(0, 2);
     if (cs.length < 2) { return "_"; }
@@ -66,7 +74,7 @@
     status.textContent = total > 200 ? "First 200 of " + total + " matches." : (total === 1 ? "1 match." : total + " matches.");
   }
   function show() {
-    var q = fold(input.value.trim());
+    var q = strip(fold(input.value.trim()));
     if (Array.from(q).length < 2) { list.textContent = ""; status.textContent = "Type at least two letters."; return; }
     var n = ++asked;
     status.textContent = "Searching…";
