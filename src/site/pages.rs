@@ -165,18 +165,28 @@ pub const NAME_NOISE: [&str; 30] = [
 ];
 
 /// A folded key or query without its leading noise word (see [`NAME_NOISE`]) and
-/// without a country prefix of an official code (`de-01001000` → `01001000`).
+/// without the country prefix of an official code (`it-com-001001` → `001001`).
 pub fn strip_noise(key: &str) -> &str {
     let key = NAME_NOISE
         .iter()
         .find_map(|n| key.strip_prefix(n))
         .unwrap_or(key);
-    match key.as_bytes() {
-        [a, b, b'-', c, ..]
-            if a.is_ascii_lowercase() && b.is_ascii_lowercase() && c.is_ascii_digit() =>
-        {
-            key.get(3..).unwrap_or(key)
-        }
+    // An official code with its country prefix (`de-01001000`, `it-com-001001`): the
+    // last part, which is what people type.
+    let bytes = key.as_bytes();
+    let coded = bytes.len() > 3
+        && bytes[0].is_ascii_lowercase()
+        && bytes[1].is_ascii_lowercase()
+        && bytes[2] == b'-'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && key
+            .rsplit('-')
+            .next()
+            .is_some_and(|last| last.bytes().any(|b| b.is_ascii_digit()));
+    match key.rsplit_once('-') {
+        Some((_, last)) if coded && !last.is_empty() => last,
         _ => key,
     }
 }
@@ -1015,6 +1025,9 @@ mod search_tests {
         assert_eq!(strip_noise("comune.bolzano.it"), "bolzano.it");
         assert_eq!(strip_noise("de-01001000"), "01001000");
         assert_eq!(strip_noise("de bilt"), "de bilt");
+        assert_eq!(strip_noise("it-com-001001"), "001001");
+        assert_eq!(strip_noise("ee-t00"), "t00");
+        assert_eq!(strip_noise("de-bilt"), "de-bilt");
     }
 
     #[test]

@@ -23,7 +23,8 @@
     for (var i = 0; i < NOISE.length; i++) {
       if (q.indexOf(NOISE[i]) === 0) { q = q.slice(NOISE[i].length); break; }
     }
-    return /^[a-z]{2}-\d/.test(q) ? q.slice(3) : q;
+    // An official code with its country prefix: the last part (as the index has it).
+    return /^[a-z]{2}-[a-z0-9-]*$/.test(q) && /\d/.test(q.split("-").pop()) ? q.split("-").pop() : q;
   }
   function shard(q) {
     var cs = Array.from(q).filter(function (c) { return /[\p{L}\p{N}]/u.test(c); }).slice(0, 2);
