@@ -866,7 +866,7 @@ fn short(c: Category) -> &'static str {
 /// The maps' geometry, drawn on a thread of its own from the seeds and the boundary
 /// files while the scan, the cache replay or the classification runs: none of it
 /// depends on a verdict, and it is the longest single task of a render.
-struct PendingGeometry(std::thread::JoinHandle<Geometry>);
+struct PendingGeometry(std::thread::JoinHandle<(Geometry, crate::site::places::Places)>);
 
 impl PendingGeometry {
     fn start(inputs: &Inputs, config: &Config) -> PendingGeometry {
@@ -879,11 +879,13 @@ impl PendingGeometry {
                 "map geometry drawn in {:.1}s",
                 started.elapsed().as_secs_f64()
             );
-            geometry
+            // Centres and other-language names for "nearby" and the search.
+            let places = crate::site::places::Places::load(&seeds.municipalities, &geodata);
+            (geometry, places)
         }))
     }
 
-    fn wait(self) -> Result<Geometry> {
+    fn wait(self) -> Result<(Geometry, crate::site::places::Places)> {
         self.0
             .join()
             .map_err(|_| anyhow::anyhow!("drawing the map geometry failed (panic)"))
@@ -896,7 +898,8 @@ fn render_site(
     config: &Config,
     geometry: PendingGeometry,
 ) -> Result<()> {
-    let report = crate::site::build(model, out, geometry.wait()?)?;
+    let (geometry, places) = geometry.wait()?;
+    let report = crate::site::build(model, out, geometry, &places)?;
     if !config.quiet {
         for line in &report.map_lines {
             println!("{line}");
