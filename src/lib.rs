@@ -22,6 +22,7 @@ pub mod name;
 pub mod pipeline;
 pub mod progress;
 pub mod quality;
+pub mod records;
 pub mod scan;
 pub mod seeds;
 pub mod site;

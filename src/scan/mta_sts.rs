@@ -33,9 +33,9 @@ use tokio_rustls::TlsConnector;
 
 use super::lookups::Lookups;
 use super::resolver::now;
-use crate::config::ensure_loopback;
 use crate::evidence::{RType, Timestamp};
 use crate::name::DnsName;
+use crate::scan::loopback::ensure_loopback;
 
 /// Path of the policy file (RFC 8461 §3.3).
 pub const WELL_KNOWN_PATH: &str = "/.well-known/mta-sts.txt";

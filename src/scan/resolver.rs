@@ -14,9 +14,10 @@ use hickory_proto::op::ResponseCode;
 use super::client::{Exchange, StubClient};
 use super::lookups::LookupStats;
 use super::wire::Reply;
-use crate::config::{DnsConfig, ensure_loopback};
 use crate::evidence::{Answer, Observation, Outcome, RType, Timestamp};
 use crate::name::DnsName;
+use crate::scan::loopback::ensure_loopback;
+use crate::scan::settings::DnsConfig;
 
 /// A live DNS client.
 pub struct LiveResolver {
