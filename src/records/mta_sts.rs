@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::evidence::Observation;
 use crate::name::DnsName;
 
+/// Path of the policy file (RFC 8461 §3.3).
+pub const WELL_KNOWN_PATH: &str = "/.well-known/mta-sts.txt";
+
 /// Longest allowed `max_age` (RFC 8461 §3.2: about one year).
 pub const MAX_AGE_LIMIT: u64 = 31_557_600;
 

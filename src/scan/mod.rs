@@ -18,6 +18,7 @@ pub mod lookups;
 pub mod loopback;
 pub mod merge;
 pub mod mta_sts;
+pub mod policy_fetch;
 pub mod probe;
 pub mod resolver;
 pub mod settings;
