@@ -308,16 +308,13 @@ fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
             Box::new(|w| data::write_data_csv(&model.records, w)),
         ),
     ];
-    // Per country: the same records as data.json and data.csv.
+    // Per country: the rows of data.csv. The JSON records are in data.json only: a
+    // second copy per country was a ninth of the site (issue 14's budget), and
+    // site.md's per-country download is the CSV.
     for c in &model.countries {
         let code = c.country.code;
         let records = move || c.records.iter().map(|&i| &model.records[i]);
         let n = c.records.len();
-        jobs.push((
-            format!("data/{code}.json"),
-            n,
-            Box::new(move |w| Ok(data::write_data_json(records(), w)?)),
-        ));
         jobs.push((
             format!("data/{code}.csv"),
             n,

@@ -853,7 +853,7 @@ struct DownloadsPage<'a> {
     meta: &'a Meta,
     /// data.json, data.csv, countries.json, the policy list.
     main: Vec<&'a super::data::Download>,
-    /// Per country: code, name, JSON, CSV, GeoJSON (when there is a map).
+    /// Per country: code, name, CSV, GeoJSON (when there is a map).
     countries: Vec<CountryDownloads<'a>>,
     graded: usize,
 }
@@ -862,7 +862,6 @@ struct DownloadsPage<'a> {
 struct CountryDownloads<'a> {
     code: &'static str,
     name: &'static str,
-    json: Option<&'a super::data::Download>,
     csv: Option<&'a super::data::Download>,
     geojson: Option<&'a super::data::Download>,
 }
@@ -891,7 +890,6 @@ pub fn downloads(model: &SiteModel, files: &[super::data::Download]) -> Result<S
             .map(|c| CountryDownloads {
                 code: c.country.code,
                 name: c.country.name,
-                json: file(&format!("data/{}.json", c.country.code)),
                 csv: file(&format!("data/{}.csv", c.country.code)),
                 geojson: file(&format!("{}map.geojson", c.page)),
             })
