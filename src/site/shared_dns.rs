@@ -46,6 +46,9 @@ pub struct Shared {
 #[derive(Debug, Default)]
 pub struct SharedDns {
     by_key: HashMap<(String, RType), Shared>,
+    /// SPF records of included domains (a provider's `include:` target), by domain:
+    /// printed once like the lookups, since thousands of SPF trees repeat them.
+    spf: HashMap<String, Shared>,
 }
 
 /// The facts of an observation that must agree for it to be shared.
@@ -56,6 +59,13 @@ fn same(o: &Observation, s: &Shared) -> bool {
             .iter()
             .zip(&s.answers)
             .all(|(a, b)| a.presentation() == *b)
+}
+
+/// An SPF node's record, or its lookup's outcome in brackets when it has none.
+pub fn spf_text(n: &crate::scan::spf::SpfNode) -> String {
+    n.record
+        .clone()
+        .unwrap_or_else(|| format!("({})", n.outcome.label()))
 }
 
 /// Folder of a name's shared page: its first letter or digit, else `other`.
@@ -105,7 +115,62 @@ impl SharedDns {
                 .filter(|(_, (s, agrees))| *agrees && s.pages >= SHARED_MIN)
                 .map(|(k, (s, _))| (k, s))
                 .collect(),
+            spf: Self::collect_spf(model),
         }
+    }
+
+    /// The SPF records below a domain's own (include and redirect targets) that at
+    /// least [`SHARED_MIN`] pages print identically.
+    fn collect_spf(model: &SiteModel) -> HashMap<String, Shared> {
+        let mut candidates: HashMap<String, (Shared, bool)> = HashMap::new();
+        for r in &model.records {
+            let Some(scan) = &r.scan else { continue };
+            let mut seen = std::collections::HashSet::new();
+            for n in scan.spf.nodes.iter().filter(|n| n.depth > 0) {
+                let name = n.domain.to_string();
+                if !seen.insert(name.clone()) {
+                    continue; // one page counts once
+                }
+                let record = spf_text(n);
+                match candidates.get_mut(&name) {
+                    Some((s, agrees)) => {
+                        s.pages += 1;
+                        if *agrees && s.answers.first() != Some(&record) {
+                            *agrees = false;
+                        }
+                    }
+                    None => {
+                        let shared = Shared {
+                            anchor: format!("{name}-spf"),
+                            folder: folder_of(&name),
+                            name: name.clone(),
+                            rtype: "SPF",
+                            outcome: n.outcome.label().to_string(),
+                            answers: vec![record],
+                            at: String::new(),
+                            pages: 1,
+                        };
+                        candidates.insert(name, (shared, true));
+                    }
+                }
+            }
+        }
+        candidates
+            .into_iter()
+            .filter(|(_, (s, agrees))| *agrees && s.pages >= SHARED_MIN)
+            .map(|(k, (s, _))| (k, s))
+            .collect()
+    }
+
+    /// The shared row standing for an SPF node below the domain's own record, when its
+    /// record is printed on the shared page.
+    pub fn spf(&self, node: &crate::scan::spf::SpfNode) -> Option<&Shared> {
+        if node.depth == 0 {
+            return None;
+        }
+        self.spf
+            .get(node.domain.to_string().as_str())
+            .filter(|s| s.answers.first() == Some(&spf_text(node)))
     }
 
     /// The shared row standing for `o`, when `o` is printed on the shared page.
@@ -115,20 +180,20 @@ impl SharedDns {
             .filter(|s| same(o, s))
     }
 
-    /// Number of shared lookups.
+    /// Number of shared lookups (SPF records included).
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.by_key.len() + self.spf.len()
     }
 
     /// True when nothing is shared.
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.by_key.is_empty() && self.spf.is_empty()
     }
 
     /// The pages `dns/` and `dns/{folder}/`: (path, html).
     pub fn pages(&self, meta: &Meta) -> Result<Vec<(String, String)>> {
         let mut folders: BTreeMap<&str, Vec<&Shared>> = BTreeMap::new();
-        for s in self.by_key.values() {
+        for s in self.by_key.values().chain(self.spf.values()) {
             folders.entry(s.folder.as_str()).or_default().push(s);
         }
         for rows in folders.values_mut() {

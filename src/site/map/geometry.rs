@@ -154,7 +154,9 @@ pub(super) fn country_geometry(
     let geojson = features
         .iter()
         .filter_map(|&f| {
-            let geometry = geo::geojson_geometry(&layer, &layer.features[f].polygons, 0.0005, 5)?;
+            // 4 decimals (about 11 m) are finer than the 0.0005° (about 50 m) the
+            // shapes are simplified to; a fifth digit only added bytes (issue 14).
+            let geometry = geo::geojson_geometry(&layer, &layer.features[f].polygons, 0.0005, 4)?;
             Some((f, serde_json::value::to_raw_value(&geometry).ok()?))
         })
         .collect();

@@ -41,10 +41,58 @@ pub struct ObservationRow {
     pub outcome: String,
     /// Answers.
     pub answers: Vec<String>,
-    /// Time.
-    pub at: String,
     /// Lookup failed.
     pub failed: bool,
+}
+
+/// What a page's DNS lookups found, compactly: lookups that returned records or failed
+/// as table rows; names that have no such record (NXDOMAIN, no data), the bulk of the
+/// probes, as one line per outcome; the times as one span. Every lookup stays on the
+/// page; the repetition of a per-row time and an empty answer cell goes (issue 14).
+#[derive(Default)]
+pub struct Observations {
+    /// Lookups with answers, and failed ones.
+    pub rows: Vec<ObservationRow>,
+    /// Per negative outcome ("NXDOMAIN", "no data"): the lookups as "TYPE name".
+    pub negatives: Vec<(String, Vec<String>)>,
+    /// First and last lookup time (UTC text), when there was any.
+    pub span: Option<(String, String)>,
+}
+
+impl Observations {
+    fn new<'o>(all: impl Iterator<Item = &'o crate::evidence::Observation>) -> Observations {
+        use crate::evidence::Outcome;
+        let mut out = Observations::default();
+        let mut negatives: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let (mut first, mut last) = (None::<i64>, None::<i64>);
+        for o in all {
+            first = Some(first.map_or(o.at, |t| t.min(o.at)));
+            last = Some(last.map_or(o.at, |t| t.max(o.at)));
+            if o.answers.is_empty() && matches!(o.outcome, Outcome::NxDomain | Outcome::NoData) {
+                negatives
+                    .entry(o.outcome.label().to_string())
+                    .or_default()
+                    .push(format!("{} {}", o.rtype.as_str(), o.name));
+                continue;
+            }
+            out.rows.push(ObservationRow {
+                rtype: o.rtype.as_str(),
+                name: o.name.to_string(),
+                outcome: o.outcome.label().to_string(),
+                answers: o.answers.iter().map(|a| a.presentation()).collect(),
+                failed: o.failed(),
+            });
+        }
+        out.negatives = negatives.into_iter().collect();
+        out.span = first
+            .zip(last)
+            .map(|(a, b)| (format_time(a), format_time(b)));
+        out
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.negatives.is_empty()
+    }
 }
 
 /// An SPF tree row.
@@ -57,6 +105,8 @@ pub struct SpfRow {
     pub via: &'static str,
     /// Record or outcome.
     pub record: String,
+    /// Link to the record on the shared lookups page, when it is printed there.
+    pub shared: Option<String>,
 }
 
 #[derive(Template)]
@@ -83,7 +133,7 @@ struct MunicipalityPage<'a> {
     evidence: Vec<EvidenceRow<'a>>,
     spf: Vec<SpfRow>,
     spf_summary: String,
-    observations: Vec<ObservationRow>,
+    observations: Observations,
     /// Lookups printed once on the shared page: (label, link).
     shared: Vec<(String, String)>,
     locator: Option<&'a str>,
@@ -269,9 +319,13 @@ pub fn municipality(
     let mut shared = Vec::new();
     let v = &r.verdict;
     let book = RuleBook::embedded();
+    // An item the classifier recorded twice (the same banner name from the greeting and
+    // from EHLO) is one row.
+    let mut seen = std::collections::HashSet::new();
     let evidence = v
         .evidence
         .iter()
+        .filter(|e| seen.insert((e.role, e.signal, e.depth, &e.query, &e.raw, &e.matched)))
         .map(|e| EvidenceRow {
             role: e.role.slug(),
             signal: e.signal.label(),
@@ -295,10 +349,10 @@ pub fn municipality(
                         crate::scan::spf::Via::Include => "include",
                         crate::scan::spf::Via::Redirect => "redirect",
                     },
-                    record: n
-                        .record
-                        .clone()
-                        .unwrap_or_else(|| format!("({})", n.outcome.label())),
+                    shared: shared_dns
+                        .spf(n)
+                        .map(|s| format!("{root}dns/{}/#{}", s.folder, s.anchor)),
+                    record: crate::site::shared_dns::spf_text(n),
                 })
                 .collect();
             let flags: Vec<String> = scan
@@ -325,10 +379,8 @@ pub fn municipality(
                     format!("; findings: {}", flags.join(", "))
                 }
             );
-            let observations = scan
-                .observations()
-                .into_iter()
-                .filter(|o| match shared_dns.lookup(o) {
+            let observations = Observations::new(scan.observations().into_iter().filter(|o| {
+                match shared_dns.lookup(o) {
                     Some(s) => {
                         shared.push((
                             format!("{} {}", s.name, s.rtype),
@@ -337,19 +389,11 @@ pub fn municipality(
                         false
                     }
                     None => true,
-                })
-                .map(|o| ObservationRow {
-                    rtype: o.rtype.as_str(),
-                    name: o.name.to_string(),
-                    outcome: o.outcome.label().to_string(),
-                    answers: o.answers.iter().map(|a| a.presentation()).collect(),
-                    at: format_time(o.at),
-                    failed: o.failed(),
-                })
-                .collect();
+                }
+            }));
             (spf, summary, observations)
         }
-        None => (Vec::new(), String::new(), Vec::new()),
+        None => (Vec::new(), String::new(), Observations::default()),
     };
     MunicipalityPage {
         root,
