@@ -290,11 +290,23 @@ pub(super) fn level_svg(
                 (href, t)
             }
         };
-        let dominant = counts
-            .categories
-            .iter()
-            .filter(|(c, _)| **c != Category::Unknown.slug())
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
+        // A municipality's shape takes the colour of the page it links to and names in
+        // its tooltip (the first member, when seeds share one boundary); a coarser
+        // area the colour of its most common category.
+        let own = (level.kind == LevelKind::Municipalities)
+            .then(|| first.verdict.category)
+            .filter(|c| *c != Category::Unknown)
+            .map(|c| (c.slug(), counts.categories.get(c.slug()).unwrap_or(&1)));
+        let dominant = if level.kind == LevelKind::Municipalities {
+            own
+        } else {
+            counts
+                .categories
+                .iter()
+                .filter(|(c, _)| **c != Category::Unknown.slug())
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(c, n)| (*c, n))
+        };
         let mut class = String::new();
         let mut style = String::new();
         match dominant {
