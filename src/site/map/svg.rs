@@ -294,7 +294,7 @@ pub(super) fn level_svg(
         // its tooltip (the first member, when seeds share one boundary); a coarser
         // area the colour of its most common category.
         let own = (level.kind == LevelKind::Municipalities)
-            .then(|| first.verdict.category)
+            .then_some(first.verdict.category)
             .filter(|c| *c != Category::Unknown)
             .map(|c| (c.slug(), counts.categories.get(c.slug()).unwrap_or(&1)));
         let dominant = if level.kind == LevelKind::Municipalities {
