@@ -26,6 +26,8 @@ def kind(rel):
         return "changes/ (run pages, feeds)"
     if parts[0] in ("data", "schema") or rel in ("data.json", "data.csv", "countries.json") or rel.endswith(".geojson"):
         return "open data (data/, data.json, GeoJSON)"
+    if parts[0] == "dns":
+        return "shared DNS lookups (dns/)"
     if parts[0] == "p":
         return "provider pages (p/)"
     if parts[0] in ("a-z", "search") or (len(parts) > 1 and parts[1] == "a-z"):

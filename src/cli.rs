@@ -5,8 +5,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+// The progress style is the progress module's own type (a lower layer must not import
+// the command line); it is re-exported here because it is a flag value.
+pub use crate::progress::ProgressMode;
 use crate::{interrupt::Interrupted, scan::shard::Shard};
 
 /// Exit status of a failed run (an input, the network, the disk, the quality gate).
@@ -350,18 +353,4 @@ pub struct ProbeArgs {
     /// Skip the extra connections that test which TLS versions a server accepts.
     #[arg(long)]
     pub no_tls_versions: bool,
-}
-
-/// Progress output style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ProgressMode {
-    /// A bar on a terminal, plain lines otherwise.
-    #[default]
-    Auto,
-    /// Always a bar.
-    Bar,
-    /// Plain periodic lines (CI logs).
-    Plain,
-    /// Nothing.
-    None,
 }

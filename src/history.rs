@@ -13,9 +13,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::Category;
-use crate::site::model::SiteModel;
-
 /// Full snapshots kept (the newest is the base of the next diff).
 const SNAPSHOTS_KEPT: usize = 3;
 
@@ -145,25 +142,6 @@ pub struct History {
     by_id: HashMap<String, Vec<(usize, usize)>>,
 }
 
-fn entry_of(r: &crate::site::model::Record) -> Entry {
-    let mut mx: Vec<String> = r
-        .scan
-        .as_ref()
-        .map(|s| s.hosts.iter().map(|h| h.host.to_string()).collect())
-        .unwrap_or_default();
-    mx.sort();
-    mx.dedup();
-    Entry {
-        name: r.name.clone(),
-        country: r.country.code.to_string(),
-        page: r.page.clone(),
-        provider: r.verdict.provider.clone(),
-        provider_name: r.verdict.provider_name.clone(),
-        grade: r.grade().as_str().to_string(),
-        mx: mx.join(" "),
-    }
-}
-
 /// The changes from `before` to `after`, in seed id order.
 pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -205,37 +183,6 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<Change> {
     changes
 }
 
-fn country_points(model: &SiteModel) -> BTreeMap<String, CountryPoint> {
-    model
-        .countries
-        .iter()
-        .map(|c| {
-            let s = &c.stats;
-            (
-                c.country.code.to_string(),
-                CountryPoint {
-                    municipalities: s.municipalities,
-                    classified: s.classified,
-                    us_hyperscaler: s
-                        .by_category
-                        .get(&Category::UsHyperscaler)
-                        .copied()
-                        .unwrap_or(0),
-                    graded: s.graded,
-                    grade_b_or_better: s.grade_b_or_better,
-                    with_domain: s.with_domain,
-                    nxdomain: s
-                        .by_rule
-                        .get(&crate::classify::Rule::Nxdomain)
-                        .copied()
-                        .unwrap_or(0),
-                    failed: s.scan_errors,
-                },
-            )
-        })
-        .collect()
-}
-
 /// File-name stem of a run: its time with `:` replaced (portable file names).
 fn stem(generated: &str) -> String {
     generated.replace(':', "-")
@@ -255,9 +202,14 @@ fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 }
 
 impl History {
-    /// Loads the history in `dir` and adds the current run of `model` (diffed against
-    /// the newest snapshot). Nothing is written until [`History::commit`].
-    pub fn prepare(dir: &Path, model: &SiteModel) -> Result<History> {
+    /// Loads the history in `dir` and adds the current run — its snapshot and country
+    /// figures, made from the site model by the pipeline — diffed against the newest
+    /// snapshot on record. Nothing is written until [`History::commit`].
+    pub fn prepare(
+        dir: &Path,
+        current: Snapshot,
+        countries: BTreeMap<String, CountryPoint>,
+    ) -> Result<History> {
         let mut runs: Vec<Run> = Vec::new();
         let mut snapshots: Vec<PathBuf> = Vec::new();
         if dir.is_dir() {
@@ -275,14 +227,6 @@ impl History {
                 }
             }
         }
-        let current = Snapshot {
-            generated: model.meta.generated.clone(),
-            entries: model
-                .records
-                .iter()
-                .map(|r| (r.id.clone(), entry_of(r)))
-                .collect(),
-        };
         let run = match snapshots.last() {
             Some(path) => {
                 let previous: Snapshot = read_json(path)?;
@@ -290,14 +234,14 @@ impl History {
                     generated: current.generated.clone(),
                     baseline: false,
                     changes: diff(&previous, &current),
-                    countries: country_points(model),
+                    countries,
                 }
             }
             None => Run {
                 generated: current.generated.clone(),
                 baseline: true,
                 changes: Vec::new(),
-                countries: country_points(model),
+                countries,
             },
         };
         runs.retain(|r| r.generated != run.generated);

@@ -6,9 +6,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::ProgressMode;
+/// Progress output style (the `--progress` flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProgressMode {
+    /// A bar on a terminal, plain lines otherwise.
+    #[default]
+    Auto,
+    /// Always a bar.
+    Bar,
+    /// Plain periodic lines (CI logs).
+    Plain,
+    /// Nothing.
+    None,
+}
 
 /// How often plain mode prints a line.
 const PLAIN_INTERVAL: Duration = Duration::from_secs(5);

@@ -17,7 +17,6 @@ pub mod catalog;
 pub mod decide;
 pub mod flag;
 pub mod model;
-pub mod org;
 pub mod overrides;
 pub mod report;
 pub mod rules;

@@ -253,6 +253,14 @@ fn is_iso_date(text: &str) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_override_status_has_a_flag() {
+        for s in STATUSES {
+            assert!(crate::classify::flag::Flag::status(s).is_some(), "{s}");
+        }
+        assert_eq!(crate::classify::flag::Flag::status("bogus"), None);
+    }
+
     fn seeds() -> Seeds {
         let text = r#"[{"id": "EE-1", "name": "A"}, {"id": "EE-2", "name": "B"}]"#;
         crate::seeds::parse_file(

@@ -57,7 +57,7 @@ impl SeedRules {
     pub fn problem(&self, domain: &DnsName, country: &str) -> Option<String> {
         let text = domain.to_string();
         let tld = text.rsplit('.').next().unwrap_or_default();
-        if !super::org::is_top_level_domain(tld) {
+        if !crate::name::org::is_top_level_domain(tld) {
             return Some(format!(
                 "{text:?}: the top-level domain .{tld} does not exist (a letter missing?)"
             ));

@@ -396,6 +396,22 @@ impl Discoveries {
 
 pub use search::{Settings, discover_all};
 
+/// What [`run`] needs of the resolved configuration (the pipeline fills it in;
+/// discovery does not import the configuration layer above it).
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings<'a> {
+    /// The scan cache; the web cache lives beside it.
+    pub cache: &'a std::path::Path,
+    /// Ports and loopback policy of the connection stage.
+    pub probe: &'a crate::scan::settings::ProbeSettings,
+    /// Loopback policy and cache freshness of the DNS stage.
+    pub dns: &'a crate::scan::settings::DnsConfig,
+    /// Discovery is switched on.
+    pub enabled: bool,
+    /// No summary line.
+    pub quiet: bool,
+}
+
 /// Runs discovery for the pipeline: website visits read the web cache beside the scan
 /// cache (`fetch`: also fetch stale or missing visits, then save the cache), ports and
 /// loopback policy as configured. Prints the summary unless quiet.
@@ -403,11 +419,11 @@ pub async fn run(
     lookups: &Arc<crate::scan::lookups::Lookups>,
     municipalities: &[crate::seeds::Municipality],
     hints: &HashMap<String, Hints>,
-    config: &crate::config::Config,
+    config: &RunSettings<'_>,
     fetch: bool,
 ) -> anyhow::Result<Discoveries> {
     let started = std::time::Instant::now();
-    let store_path = web::store::WebStore::path_for(&config.cache);
+    let store_path = web::store::WebStore::path_for(config.cache);
     let store = web::store::WebStore::load(&store_path)?;
     let settings = web::WebSettings {
         http_port: config.probe.http_port,
@@ -424,7 +440,7 @@ pub async fn run(
         municipalities,
         hints,
         &Settings {
-            enabled: config.discover,
+            enabled: config.enabled,
             web: Some(context.clone()),
         },
     )
@@ -438,7 +454,7 @@ pub async fn run(
     {
         context.into_store().save(&store_path)?;
     }
-    if !config.quiet && config.discover {
+    if !config.quiet && config.enabled {
         eprintln!(
             "{} in {:.1}s",
             found.summary(),

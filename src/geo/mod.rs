@@ -13,7 +13,8 @@
 //! - [`PathEncoder`] simplifies each shared arc once per map and writes short relative
 //!   path data, so neighbours keep identical borders (no gaps, no slivers);
 //!   [`fit_budget`] picks the finest detail that fits a byte budget;
-//! - [`geojson_geometry`] exports a feature in lon/lat for the downloadable GeoJSON.
+//! - [`geojson_geometry`] exports a feature in lon/lat for the downloadable GeoJSON;
+//! - [`write_topojson`] writes the per-level TopoJSON files of the interactive map.
 //!
 //! Geometry stays topological until the last step: a [`Ring`] is a list of arc
 //! references, exactly as in TopoJSON, which is what makes dissolving cheap and keeps
@@ -26,6 +27,7 @@ mod outline;
 mod project;
 mod simplify;
 mod svg;
+mod topo_write;
 
 #[cfg(test)]
 mod data_tests;
@@ -38,6 +40,7 @@ pub use load::{load_layer, parse_layer};
 pub use outline::{MERGE_TOLERANCE_M, Outline};
 pub use project::{Frame, Projection};
 pub use svg::{Detail, PathEncoder, fit_budget, path_bytes};
+pub use topo_write::{TopoDetail, TopoFeature, write_topojson};
 
 /// A ring as TopoJSON stores it: arc references in drawing order. A negative reference
 /// `r` means arc `!r` (that is `-r - 1`) walked backwards.
@@ -138,6 +141,11 @@ pub struct Topo {
 }
 
 impl Topo {
+    /// No arcs (a stand-in for an absent source).
+    pub const fn empty() -> Topo {
+        Topo { arcs: Vec::new() }
+    }
+
     /// Wraps already decoded (absolute lon/lat) arcs.
     pub fn new(arcs: Vec<Vec<[f64; 2]>>) -> Topo {
         Topo { arcs }

@@ -21,9 +21,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::transport::probe_measured;
 use crate::evidence::{Answer, Observation, Timestamp};
-use crate::scan::probe::{CertInfo, Handshake, SmtpProbe};
+use crate::scan::probe::{CertInfo, Handshake, ProbeOutcome, SmtpProbe};
 
 /// DNSSEC status of the domain's MX RRset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -203,6 +202,16 @@ pub fn match_record(record: &Tlsa, chain: &[CertInfo], name_match: bool, now: Ti
     match cannot {
         Some(e) => Match::CannotEvaluate(e),
         None => Match::No("no certificate of the chain matches".into()),
+    }
+}
+
+/// True when a probe says something about the server's STARTTLS: the dialogue ran to
+/// its end, or broke after TLS was tried.
+pub(crate) fn probe_measured(p: &SmtpProbe) -> bool {
+    match p.outcome {
+        ProbeOutcome::Completed => true,
+        ProbeOutcome::ProtocolError => p.tls.is_some(),
+        _ => false,
     }
 }
 
@@ -474,7 +483,7 @@ pub(crate) mod tests {
     }
 
     fn probe(ip: &str, chain: Option<Vec<CertInfo>>) -> SmtpProbe {
-        use crate::scan::probe::{ProbeOutcome, TlsResult};
+        use crate::scan::probe::TlsResult;
         SmtpProbe {
             host: DnsName::parse("mx.example.org").unwrap(),
             ip: ip.parse().unwrap(),

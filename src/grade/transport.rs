@@ -194,16 +194,6 @@ impl HostTransport {
     }
 }
 
-/// True when a probe says something about the server's STARTTLS: the dialogue ran to
-/// its end, or broke after TLS was tried.
-pub fn probe_measured(p: &SmtpProbe) -> bool {
-    match p.outcome {
-        ProbeOutcome::Completed => true,
-        ProbeOutcome::ProtocolError => p.tls.is_some(),
-        _ => false,
-    }
-}
-
 fn address_from_probe(ip: IpAddr, probe: Option<&SmtpProbe>) -> AddressTransport {
     let mut a = AddressTransport {
         ip,

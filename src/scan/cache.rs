@@ -18,7 +18,7 @@ use std::net::IpAddr;
 
 use crate::evidence::{Observation, RType, Timestamp};
 use crate::name::DnsName;
-use crate::scan::mta_sts::PolicyFetch;
+use crate::scan::policy_fetch::PolicyFetch;
 use crate::scan::probe::SmtpProbe;
 use crate::scan::shard::Shard;
 

@@ -14,16 +14,16 @@ use anyhow::{Context, Result};
 use rustc_hash::FxHashMap;
 use tokio::task::JoinSet;
 
-use crate::config::ProbeSettings;
 use crate::evidence::Timestamp;
-use crate::grade::mta_sts::parse_txt;
 use crate::name::DnsName;
 use crate::progress::Progress;
+use crate::records::mta_sts::parse_txt;
 use crate::scan::cache::ScanCache;
 use crate::scan::domain::DomainScan;
 use crate::scan::lookups::Lookups;
 use crate::scan::mta_sts::{FetchConfig, PolicyFetch, fetch_policy, mozilla_roots, roots_from_pem};
 use crate::scan::probe::SmtpProbe;
+use crate::scan::settings::ProbeSettings;
 use crate::scan::smtp::{ProbeConfig, Prober, RootStore};
 
 /// MTA-STS policy fetches in flight at most.
@@ -124,7 +124,7 @@ pub async fn connect(
     lookups: &Arc<Lookups>,
     settings: &ProbeSettings,
     reuse: &Reusable,
-    progress: (crate::cli::ProgressMode, bool),
+    progress: (crate::progress::ProgressMode, bool),
 ) -> Result<(Connections, ConnectStats)> {
     let mut stats = ConnectStats::default();
     let mut connections = Connections {

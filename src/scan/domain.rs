@@ -295,7 +295,7 @@ pub async fn scan_domain(
 
     let dmarc_org_fut = async {
         let has_own = dmarc.txt_records().any(|t| is_dmarc(&t));
-        let org = crate::classify::org::registered_domain(domain).filter(|o| o != domain);
+        let org = crate::name::org::registered_domain(domain).filter(|o| o != domain);
         match org {
             Some(org) if !has_own && !dmarc.failed() => {
                 Some(get_under(lookups, org.prepend("_dmarc").ok(), RType::Txt).await)

@@ -4,13 +4,15 @@
 //! good (when a live query fails), and where queries in flight are bounded.
 
 use rustc_hash::FxHashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::cache::ScanCache;
+// The counters are filled by the resolver; re-exported where the table lives.
+pub use super::resolver::LookupStats;
 use super::resolver::{LiveResolver, now};
 use crate::evidence::{Observation, Outcome, RType, Timestamp};
 use crate::name::DnsName;
@@ -28,25 +30,6 @@ pub enum Backend {
     Live(Box<LiveResolver>),
     /// Only the previous scan cache (for `mxmap render`): nothing is sent.
     CacheOnly,
-}
-
-/// Counters of one run, for the summary and the benchmark.
-#[derive(Debug, Default)]
-pub struct LookupStats {
-    /// Distinct questions asked of the backend or the cache.
-    pub distinct: AtomicU64,
-    /// Questions sent to DNS servers (each once, however often it was retried).
-    pub sent: AtomicU64,
-    /// Attempts that got no answer in time (each retry counts again).
-    pub timeouts: AtomicU64,
-    /// Attempts after the first, following a timeout, SERVFAIL or network error.
-    pub retries: AtomicU64,
-    /// Answers taken from the previous cache because they were still fresh.
-    pub reused: AtomicU64,
-    /// Live failures answered by the last known good cache entry instead.
-    pub stale_fallbacks: AtomicU64,
-    /// Failures that had no good answer to fall back on.
-    pub failures: AtomicU64,
 }
 
 /// The shared lookup table of one run.

@@ -5,18 +5,37 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hickory_proto::op::ResponseCode;
 
 use super::client::{Exchange, StubClient};
-use super::lookups::LookupStats;
 use super::wire::Reply;
-use crate::config::{DnsConfig, ensure_loopback};
 use crate::evidence::{Answer, Observation, Outcome, RType, Timestamp};
 use crate::name::DnsName;
+use crate::scan::loopback::ensure_loopback;
+use crate::scan::settings::DnsConfig;
+
+/// Counters of one run, for the summary and the benchmark.
+#[derive(Debug, Default)]
+pub struct LookupStats {
+    /// Distinct questions asked of the backend or the cache.
+    pub distinct: AtomicU64,
+    /// Questions sent to DNS servers (each once, however often it was retried).
+    pub sent: AtomicU64,
+    /// Attempts that got no answer in time (each retry counts again).
+    pub timeouts: AtomicU64,
+    /// Attempts after the first, following a timeout, SERVFAIL or network error.
+    pub retries: AtomicU64,
+    /// Answers taken from the previous cache because they were still fresh.
+    pub reused: AtomicU64,
+    /// Live failures answered by the last known good cache entry instead.
+    pub stale_fallbacks: AtomicU64,
+    /// Failures that had no good answer to fall back on.
+    pub failures: AtomicU64,
+}
 
 /// A live DNS client.
 pub struct LiveResolver {

@@ -2,6 +2,7 @@
 //! `changes/feed.xml`, the timeline on each municipality page and the trend line on
 //! each country page — all from [`crate::history`].
 
+use super::filters;
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};

@@ -250,7 +250,7 @@ pub fn catalog_jsonld(model: &SiteModel, downloads: &[Download]) -> Vec<u8> {
                 model.meta.scanner_version,
                 model.meta.catalog_version,
                 model.meta.rules_version,
-                model.meta.dns_source
+                model.meta.public_dns_source()
             ),
             "dcat:landingPage": {"@id": format!("{base}data/")},
             "dcat:distribution": distributions,

@@ -10,12 +10,15 @@ pub mod budget;
 pub mod changes;
 pub mod data;
 pub mod escape;
+pub mod filters;
 pub mod map;
 pub mod model;
 pub mod pages;
+pub mod places;
 pub mod render;
 pub mod security;
 pub mod security_report;
+pub mod shared_dns;
 pub mod slug;
 pub mod write;
 
@@ -33,6 +36,8 @@ use write::{Staging, write_file, write_page};
 const STYLE: &str = include_str!("../../templates/assets/style.css");
 /// Client-side search (progressive enhancement).
 const SEARCH_JS: &str = include_str!("../../templates/assets/search.js");
+/// The site's icon (browsers ask for one on every page; without it, a console error).
+const FAVICON: &str = include_str!("../../templates/assets/favicon.svg");
 /// Table sorting (progressive enhancement).
 const TABLE_JS: &str = include_str!("../../templates/assets/table.js");
 
@@ -62,7 +67,12 @@ pub struct SiteReport {
 
 /// Renders the whole site into `out` (atomically replaced), its maps from `geometry`
 /// (see [`map::Geometry::prepare`]).
-pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<SiteReport> {
+pub fn build(
+    model: &SiteModel,
+    out: &Path,
+    geometry: map::Geometry,
+    places: &places::Places,
+) -> Result<SiteReport> {
     let start = Instant::now();
     check_integrity(model)?;
     let mut report = SiteReport::default();
@@ -114,6 +124,32 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
         if let Some(geojson) = &m.geojson {
             out.put_download(&format!("{}map.geojson", c.page), geojson, Some(m.shapes))?;
         }
+        if let Some((drawn, population, level)) = m.drawn {
+            let total_population: u64 = c
+                .records
+                .iter()
+                .filter_map(|&i| model.records[i].population)
+                .sum();
+            report.map_lines.push(format!(
+                "    drawn by {level}: {drawn}/{} municipalities ({:.1} %), population {:.1} %",
+                c.records.len(),
+                model::pct(drawn, c.records.len()),
+                100.0 * population as f64 / total_population.max(1) as f64
+            ));
+        }
+        // The interactive map's data files and the full-resolution static map.
+        for (path, bytes) in &m.map_files {
+            out.put(path, bytes)?;
+        }
+        if let Some(svg) = &m.full_svg {
+            out.put(&format!("{}map.svg", c.page), svg.as_bytes())?;
+        }
+    }
+    for (path, bytes) in map::ASSETS.iter().map(|(p, b)| (p.to_string(), b.to_vec())) {
+        out.put(&path, &bytes)?;
+    }
+    for (path, bytes) in &maps.europe_files {
+        out.put(path, bytes)?;
     }
     let sums = data::sha256sums(&out.downloads);
     out.put("data/SHA256SUMS", sums.as_bytes())?;
@@ -133,7 +169,7 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
         "methodology/index.html",
         &render::minify(&render::methodology(model)?),
     )?;
-    for (path, bytes) in finding_pages(model, &maps, &out.downloads)? {
+    for (path, bytes) in finding_pages(model, &maps, &out.downloads, places)? {
         out.put(&path, &bytes)?;
     }
     tracing::info!(
@@ -181,7 +217,12 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
             .regions
             .par_iter()
             .map(|region| {
-                let map = m.region_maps.get(&region.slug).map(String::as_str);
+                let mut map = map::MapWidget::new(
+                    m.map_config.as_ref(),
+                    Some((&region.slug, &region.name)),
+                    m.region_maps.get(&region.slug).cloned(),
+                );
+                map.caption = "Each shape links to the municipality's page; the colour is its provider category. Municipalities without a boundary are only in the list below.".into();
                 let html = render::minify(&render::region(model, c, region, &unmapped, map)?);
                 Ok((format!("{}{}/index.html", c.page, region.slug), html))
             })
@@ -197,7 +238,18 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
         "overview, country and region pages at {:.1}s",
         start.elapsed().as_secs_f64()
     );
-    let (pages, bytes) = render::write_municipality_pages(model, &maps, &dir)?;
+    // Lookups many pages would repeat are printed once under dns/ (see shared_dns).
+    let shared = shared_dns::SharedDns::collect(model);
+    let before = out.bytes;
+    for (path, html) in shared.pages(&model.meta)? {
+        out.put(&path, &render::minify(&html))?;
+    }
+    report.bytes += out.bytes - before;
+    tracing::info!(
+        "{} shared DNS lookups printed once under dns/",
+        shared.len()
+    );
+    let (pages, bytes) = render::write_municipality_pages(model, &maps, &dir, &shared, places)?;
     tracing::info!(
         "municipality pages at {:.1}s",
         start.elapsed().as_secs_f64()
@@ -230,6 +282,7 @@ pub fn build(model: &SiteModel, out: &Path, geometry: map::Geometry) -> Result<S
 fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
     for (path, bytes) in [
         ("assets/style.css", STYLE.as_bytes()),
+        ("favicon.svg", FAVICON.as_bytes()),
         ("assets/table.js", TABLE_JS.as_bytes()),
         ("schema/data.schema.json", data::DATA_SCHEMA.as_bytes()),
         (
@@ -255,16 +308,13 @@ fn write_data_files(model: &SiteModel, out: &mut Out) -> Result<()> {
             Box::new(|w| data::write_data_csv(&model.records, w)),
         ),
     ];
-    // Per country: the same records as data.json and data.csv.
+    // Per country: the rows of data.csv. The JSON records are in data.json only: a
+    // second copy per country was a ninth of the site (issue 14's budget), and
+    // site.md's per-country download is the CSV.
     for c in &model.countries {
         let code = c.country.code;
         let records = move || c.records.iter().map(|&i| &model.records[i]);
         let n = c.records.len();
-        jobs.push((
-            format!("data/{code}.json"),
-            n,
-            Box::new(move |w| Ok(data::write_data_json(records(), w)?)),
-        ));
         jobs.push((
             format!("data/{code}.csv"),
             n,
@@ -412,13 +462,13 @@ fn finding_pages(
     model: &SiteModel,
     maps: &map::Maps,
     downloads: &[data::Download],
+    places: &places::Places,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let mut files = vec![
         (
             "search/index.html".to_string(),
             render::minify(&pages::search(model)?),
         ),
-        ("search/index.json".into(), pages::search_index(model)),
         ("search/search.js".into(), SEARCH_JS.as_bytes().to_vec()),
         (
             "a-z/index.html".into(),
@@ -437,6 +487,7 @@ fn finding_pages(
         ("changes/feed.xml".into(), changes::feed(model)),
         ("changes/feed.json".into(), changes::json_feed(model)),
     ];
+    files.extend(pages::search_shards(model, places));
     for (path, html) in changes::run_pages(model)? {
         files.push((path, render::minify(&html)));
     }
@@ -444,17 +495,16 @@ fn finding_pages(
         "data/index.html".into(),
         render::minify(&pages::downloads(model, downloads)?),
     ));
-    let az: Vec<Result<(String, Vec<u8>)>> = (0..model.countries.len())
+    let az: Vec<Result<Vec<(String, String)>>> = (0..model.countries.len())
         .into_par_iter()
-        .map(|i| {
-            Ok((
-                format!("{}a-z/index.html", model.countries[i].page),
-                render::minify(&pages::country_az(model, i)?),
-            ))
-        })
+        .map(|i| pages::country_az(model, i))
         .collect();
-    for page in az {
-        files.push(page?);
+    for pages in az {
+        files.extend(
+            pages?
+                .into_iter()
+                .map(|(path, html)| (path, render::minify(&html))),
+        );
     }
     let providers = pages::provider_pages(model, crate::classify::catalog::Catalog::embedded())?;
     files.par_extend(
@@ -508,7 +558,7 @@ fn check_integrity(model: &SiteModel) -> Result<()> {
 }
 
 fn schema_index() -> String {
-    "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>mxmap schemas</title>\
+    "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"../favicon.svg\" type=\"image/svg+xml\"><title>mxmap schemas</title>\
      <h1>JSON Schemas</h1><ul><li><a href=\"data.schema.json\">data.schema.json</a> (data.json)</li>\
      <li><a href=\"countries.schema.json\">countries.schema.json</a> (countries.json)</li></ul></html>"
         .to_string()

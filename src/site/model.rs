@@ -432,7 +432,9 @@ pub struct Meta {
     pub catalog_version: String,
     /// Rule table version.
     pub rules_version: String,
-    /// Where the DNS answers came from.
+    /// Where the DNS answers came from (the build's own description, which may hold a
+    /// local path: published only as [`Meta::public_dns_source`]).
+    #[serde(serialize_with = "serialize_public_source")]
     pub dns_source: String,
     /// Seed records.
     pub municipalities: usize,
@@ -440,6 +442,29 @@ pub struct Meta {
     pub site_url: String,
     /// New-issue URL for "report a misclassification".
     pub report_issue_url: String,
+}
+
+impl Meta {
+    /// The DNS source as the public may read it: its kind, never the build machine's
+    /// paths or resolver addresses.
+    pub fn public_dns_source(&self) -> &'static str {
+        public_source(&self.dns_source)
+    }
+}
+
+/// See [`Meta::public_dns_source`].
+fn public_source(source: &str) -> &'static str {
+    if source.starts_with("world:") {
+        "a recorded DNS world (offline build)"
+    } else if source.is_empty() {
+        "unknown"
+    } else {
+        "live DNS"
+    }
+}
+
+fn serialize_public_source<S: serde::Serializer>(source: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(public_source(source))
 }
 
 /// Everything the site is rendered from.

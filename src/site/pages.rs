@@ -2,6 +2,7 @@
 //! page and its prebuilt index, the downloads page, the 404 page, and the files for
 //! crawlers (`robots.txt`, `sitemap.xml` with one part per country).
 
+use super::filters;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -125,24 +126,178 @@ pub fn robots(meta: &Meta) -> Vec<u8> {
     .into_bytes()
 }
 
-/// `search/index.json`: `[name, country code, page slug, category slug]` per
-/// municipality, sorted by name. The page is `{cc}/m/{slug}/`; folding diacritics for
-/// matching is left to the browser (`normalize("NFD")`), which keeps the file small.
-pub fn search_index(model: &SiteModel) -> Vec<u8> {
-    let mut rows: Vec<(&str, &str, &str, &str)> = model
-        .records
+/// Words that open many official names and mail domains without telling them apart
+/// ("Comune di Bolzano", "comune.bolzano.it", "Gemeinde Wien"): keys are indexed
+/// without them and `search.js` strips them from the query the same way (its
+/// `NOISE` list must equal this one; a unit test checks), so a query for the place
+/// itself ranks it first and the shard of such prefixes does not hold a whole country.
+pub const NAME_NOISE: [&str; 30] = [
+    "comune di ",
+    "comune de ",
+    "citta di ",
+    "gemeinde ",
+    "stadt ",
+    "markt ",
+    "marktgemeinde ",
+    "stadtgemeinde ",
+    "ville de ",
+    "commune de ",
+    "municipality of ",
+    "city of ",
+    "town of ",
+    "ayuntamiento de ",
+    "concello de ",
+    "ajuntament de ",
+    "opcina ",
+    "obcina ",
+    "grad ",
+    "miasto ",
+    "gmina ",
+    "mesto ",
+    "obec ",
+    "dimos ",
+    "comune.",
+    "www.",
+    "gemeinde.",
+    "stadt.",
+    "municipio.",
+    "mairie-",
+];
+
+/// A folded key or query without its leading noise word (see [`NAME_NOISE`]) and
+/// without the country prefix of an official code (`it-com-001001` → `001001`).
+pub fn strip_noise(key: &str) -> &str {
+    let key = NAME_NOISE
         .iter()
-        .map(|r| {
-            (
+        .find_map(|n| key.strip_prefix(n))
+        .unwrap_or(key);
+    // An official code with its country prefix (`de-01001000`, `it-com-001001`): the
+    // last part, which is what people type.
+    let bytes = key.as_bytes();
+    let coded = bytes.len() > 3
+        && bytes[0].is_ascii_lowercase()
+        && bytes[1].is_ascii_lowercase()
+        && bytes[2] == b'-'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && key
+            .rsplit('-')
+            .next()
+            .is_some_and(|last| last.bytes().any(|b| b.is_ascii_digit()));
+    match key.rsplit_once('-') {
+        Some((_, last)) if coded && !last.is_empty() => last,
+        _ => key,
+    }
+}
+
+/// Folds a key for the search: transliterated to Latin, lower case, so "Київ", "Kyiv"
+/// and "KYÏV" meet; the browser folds the query the same way (`search.js`).
+fn search_fold(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+/// A key in its own script, as the browser folds a query typed in it: lower case,
+/// accents removed the way Unicode decomposition removes them (`Αθήνα` → `αθηνα`,
+/// `Київ` → `киів`). Latin keys come from [`search_fold`] instead.
+fn script_fold(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'ά' => 'α',
+            'έ' => 'ε',
+            'ή' => 'η',
+            'ί' | 'ϊ' | 'ΐ' => 'ι',
+            'ό' => 'ο',
+            'ύ' | 'ϋ' | 'ΰ' => 'υ',
+            'ώ' => 'ω',
+            'й' => 'и',
+            'ї' => 'і',
+            'ё' => 'е',
+            'ў' => 'у',
+            'ѓ' => 'г',
+            'ќ' => 'к',
+            other => other,
+        })
+        .collect()
+}
+
+/// True when `text` has letters outside the Latin script (Cyrillic, Greek, Georgian,
+/// Armenian …).
+fn has_other_script(text: &str) -> bool {
+    text.chars().any(|c| c.is_alphabetic() && c > '\u{024f}')
+}
+
+/// The shard a folded key belongs to: its first two letters or digits — as they are
+/// when ASCII, else as `u{hex}-{hex}` — or `_` when the key has fewer; a query of two
+/// or more characters loads exactly one shard (`search.js` computes the same name).
+pub fn search_shard(folded: &str) -> String {
+    let chars: Vec<char> = folded
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .take(2)
+        .collect();
+    match chars.as_slice() {
+        [a, b] if a.is_ascii() && b.is_ascii() => format!("{a}{b}"),
+        [a, b] => format!("u{:x}-{:x}", *a as u32, *b as u32),
+        _ => "_".into(),
+    }
+}
+
+/// `search/{shard}.json`: the search index split by the first two characters of each
+/// key, so one query loads one small file. Keys of a municipality: its name (and the
+/// name without an official prefix), its mail domain, its official code, and the names
+/// its boundary carries in other languages and scripts. A row is
+/// `[key, name, cc, slug, category, provider, region]`; the page is `{cc}/m/{slug}/`.
+pub fn search_shards(model: &SiteModel, places: &super::places::Places) -> Vec<(String, Vec<u8>)> {
+    type Row<'a> = (String, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+    let mut shards: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    for r in &model.records {
+        let mut keys: Vec<String> = vec![search_fold(&r.name)];
+        if has_other_script(&r.name) {
+            keys.push(script_fold(&r.name));
+        }
+        if let Some(d) = &r.domain {
+            keys.push(d.ascii.to_string().to_lowercase());
+            keys.push(search_fold(&d.unicode));
+        }
+        keys.push(r.id.to_lowercase());
+        if let Some(place) = places.get(r.country.code, r.osm_relation_id) {
+            for n in &place.other_names {
+                keys.push(search_fold(n));
+                if has_other_script(n) {
+                    keys.push(script_fold(n));
+                }
+            }
+        }
+        let mut keys: Vec<String> = keys.iter().map(|k| strip_noise(k).to_string()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            if key.is_empty() {
+                continue;
+            }
+            shards.entry(search_shard(&key)).or_default().push((
+                key,
                 r.name.as_str(),
                 r.country.code,
                 r.slug.as_str(),
                 r.verdict.category.slug(),
+                r.verdict.provider_name.as_str(),
+                r.region.as_deref().unwrap_or(""),
+            ));
+        }
+    }
+    shards
+        .into_iter()
+        .map(|(shard, mut rows)| {
+            rows.sort();
+            (
+                format!("search/{shard}.json"),
+                serde_json::to_vec(&rows).expect("search rows serialise"),
             )
         })
-        .collect();
-    rows.sort();
-    serde_json::to_vec(&rows).expect("search rows serialise")
+        .collect()
 }
 
 #[derive(Template)]
@@ -175,10 +330,12 @@ pub fn search(model: &SiteModel) -> Result<String> {
 pub struct Letter<'a> {
     /// The letter (upper case, `#` for digits and others).
     pub letter: String,
-    /// Anchor id.
+    /// Anchor id (and folder name of the letter's own page).
     pub anchor: String,
-    /// (name, link, category slug, provider name).
-    pub entries: Vec<(&'a str, String, &'static str, &'a str)>,
+    /// (name, link, category slug, provider name, provider page slug).
+    pub entries: Vec<(&'a str, String, &'static str, &'a str, Option<String>)>,
+    /// Municipalities under this letter.
+    pub count: usize,
 }
 
 #[derive(Template)]
@@ -188,7 +345,12 @@ struct AzPage<'a> {
     path: String,
     meta: &'a Meta,
     title: String,
-    country_href: Option<String>,
+    /// (link, name) of the country, for the breadcrumb.
+    country: Option<(String, &'static str)>,
+    /// The letter this page lists (letter pages only), for the breadcrumb.
+    current: Option<String>,
+    /// Letters link to their own pages instead of sections of this page.
+    letter_pages: bool,
     letters: Vec<Letter<'a>>,
     countries: Vec<(&'static str, String, usize)>,
 }
@@ -201,16 +363,24 @@ fn first_letter(name: &str) -> String {
     }
 }
 
-/// `{cc}/a-z/`: every municipality of a country by initial letter (Latin transliteration
-/// of the name, so Cyrillic and Greek names are found too).
-pub fn country_az(model: &SiteModel, cc_index: usize) -> Result<String> {
+/// Above this many municipalities a country's A–Z is one page per letter (Germany's
+/// single page was 1.5 MB); below, one page is lighter than a dozen.
+pub const AZ_SPLIT_ABOVE: usize = 1000;
+
+/// `{cc}/a-z/` (and `{cc}/a-z/{letter}/` for large countries): every municipality of a
+/// country by initial letter (Latin transliteration of the name, so Cyrillic and Greek
+/// names are found too). Returns (path, html) of every page.
+pub fn country_az(model: &SiteModel, cc_index: usize) -> Result<Vec<(String, String)>> {
     let c = &model.countries[cc_index];
-    let mut letters: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
+    let mut by_letter: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
     for &i in &c.records {
         let r = &model.records[i];
-        letters.entry(first_letter(&r.name)).or_default().push(r);
+        by_letter.entry(first_letter(&r.name)).or_default().push(r);
     }
-    let letters = letters
+    let split = c.records.len() > AZ_SPLIT_ABOVE;
+    // Links in entries are relative to the page they are on.
+    let prefix = if split { "../../" } else { "../" };
+    let letters: Vec<Letter> = by_letter
         .into_iter()
         .map(|(letter, records)| Letter {
             anchor: if letter == "#" {
@@ -219,30 +389,106 @@ pub fn country_az(model: &SiteModel, cc_index: usize) -> Result<String> {
                 letter.to_lowercase()
             },
             letter,
+            count: records.len(),
             entries: records
                 .into_iter()
                 .map(|r| {
                     (
                         r.name.as_str(),
-                        format!("../m/{}/", r.slug),
+                        format!("{prefix}m/{}/", r.slug),
                         r.verdict.category.slug(),
                         r.verdict.provider_name.as_str(),
+                        provider_page_slug(&r.verdict.provider),
                     )
                 })
                 .collect(),
         })
         .collect();
-    AzPage {
-        root: "../../",
-        path: format!("{}a-z/", c.page),
-        meta: &model.meta,
-        title: format!("{}: municipalities A–Z", c.country.name),
-        country_href: Some("../".into()),
-        letters,
-        countries: Vec::new(),
+    let title = format!("{}: municipalities A–Z", c.country.name);
+    let render = |page: AzPage| {
+        page.render()
+            .with_context(|| format!("rendering the A–Z pages of {}", c.country.code))
+    };
+    if !split {
+        let html = render(AzPage {
+            root: "../../",
+            path: format!("{}a-z/", c.page),
+            meta: &model.meta,
+            title,
+            country: Some(("../".into(), c.country.name)),
+            current: None,
+            letter_pages: false,
+            letters,
+            countries: Vec::new(),
+        })?;
+        return Ok(vec![(format!("{}a-z/index.html", c.page), html)]);
     }
-    .render()
-    .with_context(|| format!("rendering the A–Z page of {}", c.country.code))
+    let mut pages = Vec::with_capacity(letters.len() + 1);
+    // The index: the letters with their counts, each linking to its page.
+    let index: Vec<Letter> = letters
+        .iter()
+        .map(|l| Letter {
+            letter: l.letter.clone(),
+            anchor: l.anchor.clone(),
+            entries: Vec::new(),
+            count: l.count,
+        })
+        .collect();
+    pages.push((
+        format!("{}a-z/index.html", c.page),
+        render(AzPage {
+            root: "../../",
+            path: format!("{}a-z/", c.page),
+            meta: &model.meta,
+            title: title.clone(),
+            country: Some(("../".into(), c.country.name)),
+            current: None,
+            letter_pages: true,
+            letters: index,
+            countries: Vec::new(),
+        })?,
+    ));
+    let nav: Vec<Letter> = letters
+        .iter()
+        .map(|l| Letter {
+            letter: l.letter.clone(),
+            anchor: l.anchor.clone(),
+            entries: Vec::new(),
+            count: l.count,
+        })
+        .collect();
+    for l in letters {
+        let anchor = l.anchor.clone();
+        let letter = l.letter.clone();
+        let mut shown: Vec<Letter> = nav
+            .iter()
+            .map(|n| Letter {
+                letter: n.letter.clone(),
+                anchor: n.anchor.clone(),
+                entries: Vec::new(),
+                count: n.count,
+            })
+            .collect();
+        // The page's own letter carries its entries; the others only link.
+        if let Some(own) = shown.iter_mut().find(|n| n.anchor == anchor) {
+            own.entries = l.entries;
+        }
+        pages.push((
+            format!("{}a-z/{anchor}/index.html", c.page),
+            render(AzPage {
+                root: "../../../",
+                path: format!("{}a-z/{anchor}/", c.page),
+                meta: &model.meta,
+                title: format!("{title}: {letter}"),
+                country: Some(("../../".into(), c.country.name)),
+                current: Some(letter),
+                letter_pages: true,
+                letters: shown,
+                countries: Vec::new(),
+            })?,
+        ));
+    }
+    Ok(pages)
 }
 
 /// `a-z/`: the countries, each linking to its A–Z page.
@@ -252,7 +498,9 @@ pub fn az_root(model: &SiteModel) -> Result<String> {
         path: "a-z/".into(),
         meta: &model.meta,
         title: "Municipalities A–Z".into(),
-        country_href: None,
+        country: None,
+        current: None,
+        letter_pages: false,
         letters: Vec::new(),
         countries: model
             .countries
@@ -272,11 +520,46 @@ pub fn az_root(model: &SiteModel) -> Result<String> {
 
 /// Providers with their municipalities (indices), most municipalities first. Only real
 /// providers: `unknown`, `self-hosted` and `third-party` are not providers.
+/// A signature note as the public may read it: the catalogue's notes are written for
+/// its maintainers and cite the specification ("spec §8.6", "[A5]") and mark unverified
+/// facts with "†". Sentences citing the specification are left out, the marks removed.
+pub fn public_note(note: &str) -> String {
+    let internal = |s: &str| {
+        s.contains('§')
+            || s.contains("spec")
+            || s.contains("[A")
+            || s.contains("ASN")
+            || s.contains("world")
+    };
+    let mut out: Vec<String> = Vec::new();
+    // Sentences end at ". " (the notes use no abbreviations with a space after them).
+    for sentence in note.split_inclusive(". ") {
+        let sentence = sentence.trim();
+        if sentence.is_empty() || internal(sentence) {
+            continue;
+        }
+        out.push(sentence.replace('†', ""));
+    }
+    out.join(" ")
+}
+
+/// Verdicts that name no operator (nobody found, the municipality itself, an
+/// uncatalogued third party) have no provider page.
+fn has_provider_page(id: &str) -> bool {
+    !matches!(id, "unknown" | "self-hosted" | "third-party")
+}
+
+/// The slug of a provider's page under `p/`, when it has one: every provider name on
+/// the site links there.
+pub fn provider_page_slug(id: &str) -> Option<String> {
+    has_provider_page(id).then(|| slugify(id))
+}
+
 fn providers_of(model: &SiteModel) -> Vec<(String, Vec<usize>)> {
     let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in model.records.iter().enumerate() {
         let id = r.verdict.provider.as_str();
-        if matches!(id, "unknown" | "self-hosted" | "third-party") {
+        if !has_provider_page(id) {
             continue;
         }
         by.entry(id).or_default().push(i);
@@ -505,9 +788,9 @@ fn provider_files(
         roles: entry
             .map(|e| {
                 let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
-                match &e.note {
-                    Some(note) => format!("{} — {note}", roles.join(", ")),
-                    None => roles.join(", "),
+                match e.note.as_deref().map(public_note) {
+                    Some(note) if !note.is_empty() => format!("{} — {note}", roles.join(", ")),
+                    _ => roles.join(", "),
                 }
             })
             .unwrap_or_default(),
@@ -570,7 +853,7 @@ struct DownloadsPage<'a> {
     meta: &'a Meta,
     /// data.json, data.csv, countries.json, the policy list.
     main: Vec<&'a super::data::Download>,
-    /// Per country: code, name, JSON, CSV, GeoJSON (when there is a map).
+    /// Per country: code, name, CSV, GeoJSON (when there is a map).
     countries: Vec<CountryDownloads<'a>>,
     graded: usize,
 }
@@ -579,7 +862,6 @@ struct DownloadsPage<'a> {
 struct CountryDownloads<'a> {
     code: &'static str,
     name: &'static str,
-    json: Option<&'a super::data::Download>,
     csv: Option<&'a super::data::Download>,
     geojson: Option<&'a super::data::Download>,
 }
@@ -608,7 +890,6 @@ pub fn downloads(model: &SiteModel, files: &[super::data::Download]) -> Result<S
             .map(|c| CountryDownloads {
                 code: c.country.code,
                 name: c.country.name,
-                json: file(&format!("data/{}.json", c.country.code)),
                 csv: file(&format!("data/{}.csv", c.country.code)),
                 geojson: file(&format!("{}map.geojson", c.page)),
             })
@@ -661,12 +942,26 @@ struct NotFoundPage<'a> {
 /// `404.html`: GitHub Pages serves it for any missing path, so its links are absolute.
 pub fn not_found(model: &SiteModel) -> Result<String> {
     NotFoundPage {
-        root: &model.meta.site_url,
+        root: site_root_path(&model.meta.site_url),
         path: "404.html".into(),
         meta: &model.meta,
     }
     .render()
     .context("rendering the 404 page")
+}
+
+/// The path part of the site's address (`https://x.github.io/mxmap/` → `/mxmap/`):
+/// GitHub Pages serves `404.html` at whatever depth was asked for, so its links must
+/// be root-relative, and an absolute URL would tie the stylesheet to one host.
+pub fn site_root_path(site_url: &str) -> &str {
+    let after_scheme = site_url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(site_url);
+    match after_scheme.find('/') {
+        Some(at) => &after_scheme[at..],
+        None => "/",
+    }
 }
 
 /// The prefilled "report a misclassification" link of a municipality.
@@ -707,5 +1002,64 @@ mod tests {
         assert_eq!(first_letter("Київ"), "K");
         assert_eq!(first_letter("'s-Hertogenbosch"), "S");
         assert_eq!(first_letter("1. Bezirk"), "#");
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn keys_fold_to_latin_and_keep_their_script() {
+        assert_eq!(search_fold("Jõgeva"), "jogeva");
+        assert_eq!(script_fold("Αθήνα"), "αθηνα");
+        assert_eq!(script_fold("Київ"), "киів");
+        assert!(has_other_script("Київ") && !has_other_script("Jõgeva"));
+        assert_eq!(search_shard("flensburg.de"), "fl");
+        assert_eq!(search_shard("01001000"), "01");
+        assert_eq!(search_shard("αθηνα"), "u3b1-3b8");
+        assert_eq!(search_shard("x"), "_");
+        assert_eq!(strip_noise("comune di bolzano"), "bolzano");
+        assert_eq!(strip_noise("comune.bolzano.it"), "bolzano.it");
+        assert_eq!(strip_noise("de-01001000"), "01001000");
+        assert_eq!(strip_noise("de bilt"), "de bilt");
+        assert_eq!(strip_noise("it-com-001001"), "001001");
+        assert_eq!(strip_noise("ee-t00"), "t00");
+        assert_eq!(strip_noise("de-bilt"), "de-bilt");
+    }
+
+    #[test]
+    fn the_browser_strips_the_same_noise() {
+        let js = include_str!("../../templates/assets/search.js");
+        for noise in NAME_NOISE {
+            assert!(
+                js.contains(&format!("\"{noise}\"")),
+                "search.js lacks {noise:?}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::public_note;
+
+    #[test]
+    fn notes_lose_spec_references_and_marks() {
+        assert_eq!(
+            public_note("beget.tech names are customer VPS (spec §8.6)."),
+            ""
+        );
+        assert_eq!(
+            public_note(
+                "Municipal IT service company of Lower Austria†; [A3] treats it as a named provider."
+            ),
+            ""
+        );
+        assert_eq!(
+            public_note("Hosted mail of a regional ISP. HQ AU†. [A5] ASNs 11403 are colocation."),
+            "Hosted mail of a regional ISP. HQ AU."
+        );
+        assert_eq!(public_note("A plain note."), "A plain note.");
     }
 }

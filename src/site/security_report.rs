@@ -2,6 +2,7 @@
 //! the grade explainer `security/grades/` (site spec §3.6). Every figure is counted here
 //! from the records' [`Security`] assessments, each percentage with its denominator.
 
+use super::filters;
 use anyhow::{Context, Result};
 use askama::Template;
 

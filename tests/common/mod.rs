@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod https;
+pub mod phone;
 pub mod pki;
 pub mod postfix;
 pub mod verdict_audit;

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use mxmap::classify::org::registered_domain;
 use mxmap::name::DnsName;
+use mxmap::name::org::registered_domain;
 use serde_json::Value;
 
 /// What the audit found.

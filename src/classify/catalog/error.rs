@@ -1,6 +1,6 @@
 //! Why a signature table is refused.
 
-use super::entry::Role;
+use super::role::Role;
 
 /// Why a signature table was refused. Every message names the offending entry.
 #[derive(Debug, thiserror::Error)]

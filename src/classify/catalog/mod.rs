@@ -12,12 +12,13 @@
 //! to the entry's primary role (provider, gateway, isp, public_shared, then sender/pec)
 //! and then to the lexicographically smaller id — so every answer is deterministic.
 //!
-//! Submodules: [`entry`] (the record types), `error` ([`CatalogError`]), `index` (the
+//! Submodules: [`entry`] (the record types), `role` ([`Role`]), `error` ([`CatalogError`]), `index` (the
 //! lookup indices), `validate` (per-entry checks), `vps` (customer-machine names).
 
 mod entry;
 mod error;
 mod index;
+mod role;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -28,9 +29,10 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-pub use entry::{Entry, Match, Panel, PatternKind, Role, Scope};
+pub use entry::{Entry, Match, Panel, PatternKind, Scope};
 pub use error::CatalogError;
 use index::{PrefixList, SuffixIndex};
+pub use role::Role;
 use validate::validate_entry;
 use vps::VpsPatterns;
 

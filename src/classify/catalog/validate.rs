@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::entry::{Entry, Role, Scope};
+use super::entry::{Entry, Scope};
 use super::error::CatalogError;
+use super::role::Role;
 use crate::name::DnsName;
 
 /// Every check of one entry.

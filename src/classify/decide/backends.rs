@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Decision;
-use super::evidence::{item, truncate_display};
+use super::item::{item, truncate_display};
 use crate::classify::catalog::{Entry, Match, Role};
 use crate::classify::flag::Flag;
 use crate::classify::model::{EvidenceRole, Signal};

@@ -4,40 +4,12 @@
 
 use super::Decision;
 use super::hosts::{HostClass, Via};
+use super::item::item;
 use super::mailbox::{Mailbox, Outcome};
 use super::network::join_asns;
 use crate::classify::catalog::Role;
-use crate::classify::model::{EvidenceItem, EvidenceRole, InboundKind, Signal};
+use crate::classify::model::{EvidenceRole, InboundKind, Signal};
 use crate::scan::domain::HostScan;
-
-/// One evidence item without SPF depth.
-pub(super) fn item(
-    signal: Signal,
-    query: &str,
-    raw: &str,
-    matched: Option<String>,
-    provider: Option<String>,
-    role: EvidenceRole,
-) -> EvidenceItem {
-    EvidenceItem {
-        signal,
-        query: query.to_string(),
-        raw: raw.to_string(),
-        matched,
-        provider,
-        role,
-        depth: None,
-    }
-}
-
-/// At most `max` characters, then an ellipsis.
-pub(super) fn truncate_display(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(max).collect();
-    format!("{cut}…")
-}
 
 impl<'a, 'c> Decision<'a, 'c> {
     /// Evidence of every valid host: the deciding operator's hosts among the weighed
@@ -237,7 +209,6 @@ impl<'a, 'c> Decision<'a, 'c> {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
-    use super::truncate_display;
     use crate::classify::model::{EvidenceRole, Signal};
 
     #[test]
@@ -280,11 +251,5 @@ mod tests {
         let spf = v.evidence.iter().find(|e| e.signal == Signal::Spf).unwrap();
         assert_eq!(spf.role, EvidenceRole::Decisive);
         assert_eq!(spf.depth, Some(0));
-    }
-
-    #[test]
-    fn long_text_is_cut_on_characters() {
-        assert_eq!(truncate_display("äöü", 5), "äöü");
-        assert_eq!(truncate_display("äöüäöü", 3), "äöü…");
     }
 }

@@ -17,8 +17,8 @@ use super::Decision;
 use super::network::join_asns;
 use crate::classify::catalog::{Entry, Match, Role};
 use crate::classify::model::InboundKind;
-use crate::classify::org::registered_domain;
 use crate::name::DnsName;
+use crate::name::org::registered_domain;
 use crate::scan::domain::HostScan;
 
 /// How a host was attributed.

@@ -10,6 +10,7 @@
 //! - [`mailbox`] — E: the mailbox provider and the deciding rule;
 //! - [`smtp`] — banner and certificate evidence (F);
 //! - [`evidence`] — evidence items and their roles;
+//! - [`item`] — the constructor of one evidence item (shared by the steps);
 //! - [`network`] — where the servers stand (network, MX location);
 //! - [`verdict`] — G: provider, category, jurisdiction;
 //! - [`confidence`] — H: base, adjustments and caps (§8.7).
@@ -28,6 +29,7 @@ mod evidence;
 mod hosting;
 mod hosts;
 mod inbound;
+mod item;
 mod mailbox;
 mod network;
 mod primary;

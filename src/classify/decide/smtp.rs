@@ -3,8 +3,8 @@
 //! evidence; decisive only for the banner rule (step D) and the certificate rule (C.8).
 
 use super::Decision;
-use super::evidence::item;
 use super::hosts::{HostClass, Via};
+use super::item::item;
 use crate::classify::catalog::{Match, Role};
 use crate::classify::flag::Flag;
 use crate::classify::model::{EvidenceRole, Signal};

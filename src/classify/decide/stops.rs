@@ -2,7 +2,7 @@
 //! MX or a null MX, or has no valid mail server. Each stop carries the MX observation as
 //! its decisive evidence.
 
-use super::evidence::item;
+use super::item::item;
 use super::{Decision, Options, verdict};
 use crate::classify::flag::Flag;
 use crate::classify::model::{EvidenceRole, Rule, Signal, Verdict};

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::WebSettings;
-use crate::config::ensure_loopback;
+use crate::scan::loopback::ensure_loopback;
 use crate::scan::mta_sts::{RecordingVerifier, Response, read_response};
 
 /// A parsed `http(s)://host[:port]/path` URL.

@@ -13,8 +13,10 @@
 //! Every wait is bounded: connect, each reply, the handshake, and the whole session.
 
 mod banner;
+mod capture;
 mod cert;
 mod legacy;
+mod outcome;
 mod politeness;
 mod reply;
 
@@ -41,6 +43,11 @@ use tokio_rustls::TlsConnector;
 use crate::evidence::Timestamp;
 use crate::name::DnsName;
 use crate::scan::probe::{CertProblem, Handshake, ProbeOutcome, SmtpProbe, TlsResult};
+use capture::CaptureOnly;
+use outcome::{
+    blank, command_error_text, fail, secs, server_name, session_expired, tls_result, unix_now,
+    version_name,
+};
 pub use politeness::relax_for_loopback;
 use politeness::{Politeness, Turn};
 use reply::{Limits, RawReply, Wire, WireError};
@@ -238,7 +245,7 @@ impl Prober {
         let config = &self.inner.config;
         let mut probe = blank(host, ip, config.port);
         if config.loopback_only
-            && let Err(e) = crate::config::ensure_loopback(ip)
+            && let Err(e) = crate::scan::loopback::ensure_loopback(ip)
         {
             probe.outcome = ProbeOutcome::NotAllowed;
             probe.error = Some(e.to_string());
@@ -750,180 +757,4 @@ impl Prober {
             legacy::HelloAnswer::Garbage(_) => None,
         }
     }
-}
-
-/// A certificate verifier that accepts every chain (ours is validated afterwards, so
-/// invalid certificates are still recorded) but checks the handshake signatures and
-/// remembers a failure.
-#[derive(Debug)]
-struct CaptureOnly {
-    algorithms: WebPkiSupportedAlgorithms,
-    signature_error: Mutex<Option<String>>,
-}
-
-impl CaptureOnly {
-    fn new(provider: &CryptoProvider) -> Self {
-        CaptureOnly {
-            algorithms: provider.signature_verification_algorithms,
-            signature_error: Mutex::new(None),
-        }
-    }
-
-    fn note(&self, result: Result<HandshakeSignatureValid, rustls::Error>) {
-        if let Err(e) = result {
-            let mut slot = self
-                .signature_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            slot.get_or_insert(e.to_string());
-        }
-    }
-
-    fn signature_error(&self) -> Option<String> {
-        self.signature_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-}
-
-impl ServerCertVerifier for CaptureOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.note(rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.algorithms,
-        ));
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.note(rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.algorithms,
-        ));
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// An empty probe record for (host, ip).
-fn blank(host: &DnsName, ip: IpAddr, port: u16) -> SmtpProbe {
-    SmtpProbe::empty(host, ip, port, unix_now())
-}
-
-/// A TLS result with only the handshake outcome filled in.
-fn tls_result(handshake: Handshake) -> TlsResult {
-    TlsResult {
-        handshake,
-        version: None,
-        cipher: None,
-        chain: Vec::new(),
-        pkix_valid: false,
-        name_match: false,
-        problems: Vec::new(),
-        pkix_detail: None,
-        expires_soon: false,
-        versions_accepted: Vec::new(),
-        legacy_accepted: None,
-    }
-}
-
-/// Records how the session ended early; `None` for the caller to return.
-fn fail<T>(probe: &mut SmtpProbe, outcome: ProbeOutcome, error: String) -> Option<T> {
-    probe.outcome = outcome;
-    probe.error = Some(error);
-    None
-}
-
-/// The verdict when the session cap cut the session off at `stage`.
-fn session_expired(probe: &mut SmtpProbe, stage: Stage, cap: Duration) {
-    let during = match stage {
-        Stage::Connect => "connect",
-        Stage::Greeting => "the greeting",
-        Stage::Ehlo => "EHLO",
-        Stage::Starttls => "STARTTLS",
-        Stage::Handshake => "the TLS handshake",
-        Stage::AfterTls => "the dialogue over TLS",
-        // Cut off while saying QUIT: the verdict stands.
-        Stage::Closing => return,
-    };
-    probe.error = Some(format!(
-        "the session exceeded its {} limit during {during}",
-        secs(cap)
-    ));
-    match stage {
-        Stage::Connect => probe.outcome = ProbeOutcome::Unreachable,
-        Stage::Greeting => probe.outcome = ProbeOutcome::NoGreeting,
-        Stage::Ehlo => probe.outcome = ProbeOutcome::ProtocolError,
-        Stage::Starttls | Stage::Handshake => {
-            probe.outcome = ProbeOutcome::Completed;
-            probe
-                .tls
-                .get_or_insert_with(|| tls_result(Handshake::Timeout));
-        }
-        Stage::AfterTls => probe.outcome = ProbeOutcome::Completed,
-        Stage::Closing => {}
-    }
-}
-
-fn command_error_text(error: &CommandError, limit: Duration) -> String {
-    match error {
-        CommandError::Timeout => format!("no reply within {}", secs(limit)),
-        CommandError::Wire(e) => e.to_string(),
-    }
-}
-
-/// SNI is the MX host name (RFC 7672 needs it for DANE); a name rustls cannot carry
-/// goes without SNI.
-fn server_name(host: &DnsName, ip: IpAddr) -> ServerName<'static> {
-    ServerName::try_from(host.to_string()).unwrap_or(ServerName::IpAddress(ip.into()))
-}
-
-fn version_name(version: rustls::ProtocolVersion) -> String {
-    match version {
-        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
-        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-/// A duration for messages: `30 s`, `250 ms`.
-fn secs(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{} ms", d.as_millis())
-    }
-}
-
-fn unix_now() -> Timestamp {
-    crate::clock::now()
 }

@@ -11,6 +11,8 @@ use std::fmt;
 
 use hickory_proto::rr::{Name, domain::Label};
 
+pub mod org;
+
 /// Longest label allowed on the wire (RFC 1035 §2.3.4).
 const MAX_LABEL: usize = 63;
 /// Longest name allowed on the wire, including length octets.
