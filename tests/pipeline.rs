@@ -440,7 +440,8 @@ fn loopback_only_refuses_a_public_resolver_before_sending_anything() {
         "ee",
         "--loopback-only",
         "--resolver",
-        "192.0.2.1:53",
+        // Reaches only this host, yet is outside 127.0.0.0/8: refused all the same.
+        "0.0.0.0:53",
     ])
     .arg("--seeds")
     .arg(fixture("seeds"))
@@ -450,7 +451,7 @@ fn loopback_only_refuses_a_public_resolver_before_sending_anything() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("loopback-only mode refuses 192.0.2.1"),
+        stderr.contains("loopback-only mode refuses 0.0.0.0"),
         "{stderr}"
     );
     // Refused while resolving the configuration: no scan started, no cache written.
