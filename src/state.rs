@@ -484,7 +484,7 @@ pub fn run(command: StateCommand) -> Result<()> {
     match command {
         StateCommand::Export(args) => {
             let config = Config::resolve(&args.common, None, None)?;
-            let exported = crate::site::data::iso_time(crate::clock::now());
+            let exported = crate::site::text::iso_time(crate::clock::now());
             let done = export(
                 &args.site,
                 &config.cache,

@@ -95,7 +95,7 @@ fn load_inputs(config: &Config) -> Result<Inputs> {
         tracing::warn!("seed {id}: {problem}; treated as an invalid domain");
     }
     let catalog = Catalog::embedded();
-    let today = crate::site::data::iso_time(now())[..10].to_string();
+    let today = crate::site::text::iso_time(now())[..10].to_string();
     let overrides = Overrides::load(&config.overrides, &seeds, catalog, &today)?;
     for o in &overrides.expired {
         tracing::warn!(

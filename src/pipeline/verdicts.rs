@@ -191,7 +191,7 @@ pub(super) fn classify_all(
         })
         .collect::<Result<_, Interrupted>>()?;
     let meta = Meta {
-        generated: crate::site::data::iso_time(now()),
+        generated: crate::site::text::iso_time(now()),
         scanner_version: env!("CARGO_PKG_VERSION").to_string(),
         catalog_version: catalog.version().to_string(),
         rules_version: RuleBook::embedded().version.clone(),

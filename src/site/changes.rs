@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 use askama::Template;
 
+use super::map::esc as xml_escape;
 use super::model::{Meta, SiteModel, pct};
-use super::pages::xml_escape;
 use crate::history::{ChangeKind, History, Run};
 
 /// Changes shown per run on the changes page (the feed and data keep counts).

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::model::{Record, SiteModel, Stats, pct};
+use super::text::iso_time;
 use crate::classify::EvidenceItem;
 use crate::discover::{Trial, TrialOutcome};
 
@@ -470,12 +471,6 @@ fn country_record<'a>(
             })
             .collect(),
     }
-}
-
-/// ISO 8601 UTC time.
-pub fn iso_time(ts: i64) -> String {
-    let t = super::render::format_time(ts);
-    format!("{}T{}Z", &t[..10], &t[11..])
 }
 
 /// JSON Schema of `data.json`.

@@ -16,10 +16,12 @@ pub mod model;
 pub mod pages;
 pub mod places;
 pub mod render;
+pub mod search;
 pub mod security;
 pub mod security_report;
 pub mod shared_dns;
 pub mod slug;
+pub mod text;
 pub mod write;
 
 use std::collections::HashSet;
@@ -467,7 +469,7 @@ fn finding_pages(
     let mut files = vec![
         (
             "search/index.html".to_string(),
-            render::minify(&pages::search(model)?),
+            render::minify(&search::search(model)?),
         ),
         ("search/search.js".into(), SEARCH_JS.as_bytes().to_vec()),
         (
@@ -487,7 +489,7 @@ fn finding_pages(
         ("changes/feed.xml".into(), changes::feed(model)),
         ("changes/feed.json".into(), changes::json_feed(model)),
     ];
-    files.extend(pages::search_shards(model, places));
+    files.extend(search::search_shards(model, places));
     for (path, html) in changes::run_pages(model)? {
         files.push((path, render::minify(&html)));
     }

@@ -6,29 +6,16 @@
 use serde::Serialize;
 
 use super::model::{Record, SiteModel};
+use super::text::letter_class;
 use crate::grade::policy::{PolicyEntry, mta_sts_suggestion, starttls_policy, to_text};
 use crate::grade::transport::{AddressTransport, HostTls};
-use crate::grade::{Grade, Letter, Security, rule_table};
+use crate::grade::{Grade, Security, rule_table};
 use crate::name::DnsName;
 use crate::scan::probe::ProbeOutcome;
 
 /// How long a published policy list stays valid: two weeks, so a missed nightly run
 /// does not expire it.
 const POLICY_LIST_LIFETIME: i64 = 14 * 86_400;
-
-/// CSS class of a letter (`g-aplus`, `g-a`, … `g-unknown`, `g-na`).
-pub fn letter_class(letter: Letter) -> &'static str {
-    match letter {
-        Letter::APlus => "g-aplus",
-        Letter::A => "g-a",
-        Letter::B => "g-b",
-        Letter::C => "g-c",
-        Letter::D => "g-d",
-        Letter::F => "g-f",
-        Letter::Unknown => "g-unknown",
-        Letter::NotApplicable => "g-na",
-    }
-}
 
 /// One reason line.
 pub struct ReasonView {
@@ -289,7 +276,7 @@ pub fn security_view(s: &Security, mx_hosts: &[DnsName]) -> SecurityView {
         hosts,
         checks,
         suggestion: mta_sts_suggestion(&s.domain, mx_hosts, s),
-        assessed_at: super::render::format_time(s.assessed_at),
+        assessed_at: super::text::format_time(s.assessed_at),
     }
 }
 

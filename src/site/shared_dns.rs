@@ -101,7 +101,7 @@ impl SharedDns {
                             rtype: o.rtype.as_str(),
                             outcome: o.outcome.label().to_string(),
                             answers: o.answers.iter().map(|a| a.presentation()).collect(),
-                            at: super::render::format_time(o.at),
+                            at: super::text::format_time(o.at),
                             pages: 1,
                         };
                         candidates.insert(key, (shared, true));

@@ -174,7 +174,7 @@ fn marker_text() -> String {
     format!(
         "{MARKER_HEAD}\nversion = {}\nbuilt = {}\n# mxmap replaces this folder on the next build; delete this file to keep it.\n",
         env!("CARGO_PKG_VERSION"),
-        crate::site::data::iso_time(crate::scan::resolver::now())
+        crate::site::text::iso_time(crate::scan::resolver::now())
     )
 }
 

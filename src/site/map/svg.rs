@@ -125,7 +125,7 @@ pub(super) fn grades_svg(
         let _ = write!(
             svg,
             "<g class=\"f{}\" data-grade=\"{}\">",
-            super::super::security::letter_class(letter),
+            super::super::text::letter_class(letter),
             letter.as_str()
         );
         for (i, f) in shapes {

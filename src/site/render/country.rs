@@ -237,12 +237,12 @@ pub fn municipality_rows<'a>(
                     .map(|d| d.unicode.clone())
                     .unwrap_or_default(),
                 provider: &r.verdict.provider_name,
-                provider_slug: crate::site::pages::provider_page_slug(&r.verdict.provider),
+                provider_slug: crate::site::text::provider_page_slug(&r.verdict.provider),
                 category: r.verdict.category.slug(),
                 confidence: r.verdict.confidence,
                 rule: r.verdict.rule.slug(),
                 grade: r.grade().as_str(),
-                grade_class: crate::site::security::letter_class(r.grade()),
+                grade_class: crate::site::text::letter_class(r.grade()),
                 mapped: !unmapped.contains(&i),
             }
         })

@@ -138,7 +138,7 @@ pub fn grade_rows(s: &Stats) -> Vec<GradeRow> {
             let n = s.by_grade.get(l.as_str()).copied().unwrap_or(0);
             (
                 l.as_str(),
-                crate::site::security::letter_class(*l),
+                crate::site::text::letter_class(*l),
                 n,
                 format!("{:.1}", pct(n, s.municipalities)),
             )
@@ -223,7 +223,7 @@ fn provider_rows(stats: &Stats, limit: usize) -> Vec<ProviderRow> {
         .take(limit)
         .map(|p: &ProviderShare| ProviderRow {
             name: p.name.clone(),
-            slug: crate::site::pages::provider_page_slug(&p.id),
+            slug: crate::site::text::provider_page_slug(&p.id),
             category: p.category.slug(),
             category_label: p.category.label(),
             jurisdiction: p.jurisdiction.label(),
@@ -391,33 +391,6 @@ pub fn methodology(model: &SiteModel) -> Result<String> {
     .context("rendering the methodology page")
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC.
-pub fn format_time(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
-    let secs = ts.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Minifies one HTML page.
 pub fn minify(html: &str) -> Vec<u8> {
     let mut cfg = minify_html::Cfg::new();
@@ -427,15 +400,4 @@ pub fn minify(html: &str) -> Vec<u8> {
     cfg.minify_js = false;
     cfg.keep_html_and_head_opening_tags = true;
     minify_html::minify(html.as_bytes(), &cfg)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_utc() {
-        assert_eq!(format_time(0), "1970-01-01 00:00:00");
-        assert_eq!(format_time(1_795_910_400), "2026-11-29 00:00:00");
-    }
 }

@@ -12,8 +12,9 @@ use super::super::map::Maps;
 use super::super::model::{Meta, Record, SiteModel, pct};
 use super::super::places::{Places, distance2};
 use super::super::shared_dns::SharedDns;
-use super::{format_time, json_ld};
+use super::json_ld;
 use crate::classify::rules::RuleBook;
+use crate::site::text::format_time;
 
 /// An evidence row.
 pub struct EvidenceRow<'a> {
@@ -227,7 +228,7 @@ fn nearby<'a>(
                 n.name.as_str(),
                 n.verdict.category.slug(),
                 grade.as_str(),
-                crate::site::security::letter_class(grade),
+                crate::site::text::letter_class(grade),
             )
         })
         .collect();
@@ -440,8 +441,8 @@ pub fn municipality(
             .map(|s| crate::site::security::security_view(s, &crate::site::security::mx_hosts(r))),
         grade: r.grade().as_str(),
         graded: r.grade().is_measured(),
-        provider_slug: crate::site::pages::provider_page_slug(&v.provider),
-        report_url: crate::site::pages::report_link(&model.meta, r),
+        provider_slug: crate::site::text::provider_page_slug(&v.provider),
+        report_url: crate::site::text::report_link(&model.meta, r),
         timeline: crate::site::changes::timeline(model, &r.id),
         first_run: model
             .history
