@@ -359,6 +359,10 @@
 
   // ---- showing a level ----
   var first = true;
+  // The level being shown (a later switch abandons an earlier one's slices).
+  var showing = 0;
+  // Shapes converted per task.
+  var SLICE = 250;
   function setStatus(text, failed) {
     statusEl.textContent = text || '';
     statusEl.className = 'lmap-status' + (failed ? ' failed' : '');
@@ -371,24 +375,27 @@
     });
     setStatus('Loading map data…');
     var needSummary = !europe && (lc.kind === 'municipalities' || cfg.region);
+    var token = ++showing;
     Promise.all([load(lc.topo), load(lc.attrs), needSummary ? summary() : Promise.resolve(null)]).then(function (res) {
+      if (token !== showing) return null;
       var topo = res[0], attrs = res[1], sum = res[2];
-      var fc = topojson.feature(topo, topo.objects.a);
       var regionIdx = cfg.region && sum ? sum.g.indexOf(cfg.region[1]) : -1;
-      var feats = [];
-      fc.features.forEach(function (f, i) {
+      // Only the geometries that will be drawn are converted (a region page of
+      // Germany draws 1,100 of the 10,900 municipalities in the file).
+      var geoms = [];
+      topo.objects.a.geometries.forEach(function (g, i) {
         var area = attrs.a[i];
-        if (!area || !f.geometry) return;
+        if (!area) return;
         if (cfg.region) {
           var inRegion = area[0] === 'r:' + cfg.region[0] || area[2].some(function (r) { return sum && sum.r[r][7] === regionIdx; });
           if (!inRegion) return;
         }
-        f.properties = { area: area };
-        feats.push(f);
+        g.area = area;
+        geoms.push(g);
       });
       if (current) map.removeLayer(current.layer);
       current = { kind: europe ? 'countries' : lc.kind, sum: sum, areas: attrs.a };
-      current.layer = L.geoJSON({ type: 'FeatureCollection', features: feats }, {
+      current.layer = L.geoJSON(null, {
         style: function (f) { return styleOf(f.properties.area); },
         onEachFeature: function (f, layer) {
           layer.area = f.properties.area;
@@ -398,6 +405,25 @@
           layer.on('click', function () { popup(layer.area, layer); });
         }
       }).addTo(map);
+      // Converted and added in slices, each its own task, so the page keeps answering
+      // input while a thousand shapes are built.
+      return new Promise(function (done) {
+        var at = 0;
+        (function slice() {
+          if (token !== showing) return;
+          var part = geoms.slice(at, at + SLICE);
+          at += SLICE;
+          var fc = topojson.feature(topo, { type: 'GeometryCollection', geometries: part });
+          fc.features.forEach(function (f, k) {
+            if (!f.geometry) return;
+            f.properties = { area: part[k].area };
+            current.layer.addData(f);
+          });
+          if (at < geoms.length) setTimeout(slice, 0); else done(sum);
+        })();
+      });
+    }).then(function (sum) {
+      if (token !== showing) return;
       if (first && hash.z && hash.lat && hash.lon) {
         map.setView([+hash.lat, +hash.lon], +hash.z);
       } else if (first || !map.getBounds().intersects(current.layer.getBounds())) {
