@@ -58,6 +58,52 @@ impl CountryLevels {
     pub fn finest(&self) -> Option<&LevelGeo> {
         self.levels.get(self.finest)
     }
+
+    /// Each seed's district on the district level, by seed id, for the region tables
+    /// (two "Adelshofen" of Bavaria differ by their district). The seeds carry no
+    /// district: it comes from the district file, joined by official code (see
+    /// [`levels`]). A district named only by its code (Germany's, Austria's and
+    /// Belgium's files: `DE-09179`) is shown by that code; seeds of a region drawn whole
+    /// (no district matched) have none. Empty without a district level.
+    pub fn districts(&self) -> Districts {
+        let mut districts = Districts::default();
+        let Some(level) = self.levels.iter().find(|l| l.kind == LevelKind::Districts) else {
+            return districts;
+        };
+        for area in level.areas.iter().filter(|a| !a.key.starts_with("r:")) {
+            let coded = area.name.is_empty()
+                || area
+                    .name
+                    .split_once('-')
+                    .is_some_and(|(_, digits)| digits == area.key);
+            let label = if coded { &area.key } else { &area.name };
+            districts.by_codes |= coded;
+            for id in &area.members {
+                districts.of.insert(id.clone(), label.clone());
+            }
+        }
+        districts
+    }
+}
+
+/// The district of each seed (see [`CountryLevels::districts`]).
+#[derive(Debug, Clone, Default)]
+pub struct Districts {
+    /// District name (or official code) by seed id.
+    pub of: std::collections::HashMap<String, String>,
+    /// Some district is known only by its official code.
+    pub by_codes: bool,
+}
+
+impl Districts {
+    /// The table column's heading, empty when no seed has a district.
+    pub fn heading(&self) -> &'static str {
+        match (self.of.is_empty(), self.by_codes) {
+            (true, _) => "",
+            (false, true) => "District code",
+            (false, false) => "District",
+        }
+    }
 }
 
 fn load(path: &Path) -> Option<Layer> {

@@ -2,6 +2,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::site::map::level_geo::Districts;
 
 /// A municipality row of a country page.
 pub struct MunicipalityRow<'a> {
@@ -11,6 +12,8 @@ pub struct MunicipalityRow<'a> {
     pub name: &'a str,
     /// Region.
     pub region: &'a str,
+    /// District (name, or official code), empty when unknown.
+    pub district: String,
     /// Domain (Unicode).
     pub domain: String,
     /// Provider display name.
@@ -29,6 +32,25 @@ pub struct MunicipalityRow<'a> {
     pub grade_class: &'static str,
     /// Drawn on the country map.
     pub mapped: bool,
+}
+
+/// Which optional columns a municipality table has.
+pub struct TableColumns {
+    /// The region (not on a region's own page, where it is the same in every row).
+    pub region: bool,
+    /// The district column's heading, empty for none (the country has no district
+    /// file, so no row has one).
+    pub district: &'static str,
+}
+
+impl TableColumns {
+    /// Columns of a table of `districts`' country; `region` as above.
+    pub fn new(region: bool, districts: &Districts) -> TableColumns {
+        TableColumns {
+            region,
+            district: districts.heading(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -63,6 +85,7 @@ struct CountryPage<'a> {
     jurisdictions: Vec<ShareRow>,
     locations: Vec<ShareRow>,
     rows: Vec<MunicipalityRow<'a>>,
+    columns: TableColumns,
     legend: Vec<LegendItem>,
     trend: Option<(String, String)>,
     secure_pct: String,
@@ -211,6 +234,7 @@ struct RegionPage<'a> {
     good: usize,
     good_pct: String,
     rows: Vec<MunicipalityRow<'a>>,
+    columns: TableColumns,
     /// The region's interactive map over its static SVG.
     map: crate::site::map::MapWidget,
     /// Categories present in the region.
@@ -222,6 +246,7 @@ pub fn municipality_rows<'a>(
     records: &[usize],
     prefix: &str,
     unmapped: &std::collections::HashSet<usize>,
+    districts: &Districts,
 ) -> Vec<MunicipalityRow<'a>> {
     records
         .iter()
@@ -231,6 +256,7 @@ pub fn municipality_rows<'a>(
                 href: format!("{prefix}m/{}/", r.slug),
                 name: &r.name,
                 region: r.region.as_deref().unwrap_or(""),
+                district: districts.of.get(&r.id).cloned().unwrap_or_default(),
                 domain: r
                     .domain
                     .as_ref()
@@ -266,6 +292,7 @@ pub fn region<'a>(
     c: &CountryModel,
     region: &'a RegionStat,
     unmapped: &std::collections::HashSet<usize>,
+    districts: &Districts,
     map: crate::site::map::MapWidget,
 ) -> Result<String> {
     RegionPage {
@@ -286,7 +313,8 @@ pub fn region<'a>(
         } else {
             format!("{:.1}", pct(region.good, region.graded))
         },
-        rows: municipality_rows(model, &region.records, "../", unmapped),
+        rows: municipality_rows(model, &region.records, "../", unmapped, districts),
+        columns: TableColumns::new(false, districts),
         map,
         legend: legend(&region.by_category)
             .into_iter()
@@ -317,6 +345,7 @@ struct AnomaliesPage<'a> {
     country_name: &'static str,
     total: usize,
     rows: Vec<MunicipalityRow<'a>>,
+    columns: TableColumns,
     /// Municipalities whose mail domain discovery found, with its evidence.
     discovered: Vec<(String, &'a Record)>,
     /// Uncatalogued MX domains serving `shared_mx_min` or more municipalities that
@@ -341,7 +370,14 @@ pub fn anomalies(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Res
         meta: &model.meta,
         country_name: c.country.name,
         total: c.records.len(),
-        rows: municipality_rows(model, &members, "../", &maps.unmapped_set()),
+        rows: municipality_rows(
+            model,
+            &members,
+            "../",
+            &maps.unmapped_set(),
+            &maps.districts,
+        ),
+        columns: TableColumns::new(true, &maps.districts),
         discovered: c
             .records
             .iter()
@@ -423,7 +459,7 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
     let show_table = c.records.len() <= NO_LIST_ABOVE;
     let unmapped_set = maps.unmapped_set();
     let rows = if show_table {
-        municipality_rows(model, &c.records, "", &unmapped_set)
+        municipality_rows(model, &c.records, "", &unmapped_set, &maps.districts)
     } else {
         Vec::new()
     };
@@ -519,6 +555,7 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
             (k.slug(), k.label())
         }),
         rows,
+        columns: TableColumns::new(true, &maps.districts),
         legend: legend(&s.by_category),
     }
     .render()
