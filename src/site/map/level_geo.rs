@@ -257,3 +257,49 @@ pub fn prepare(
 }
 
 static EMPTY: geo::Topo = geo::Topo::empty();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(areas: &[(&str, &str, &[&str])]) -> CountryLevels {
+        CountryLevels {
+            levels: vec![LevelGeo {
+                kind: LevelKind::Districts,
+                areas: areas
+                    .iter()
+                    .map(|(key, name, members)| AreaGeo {
+                        key: key.to_string(),
+                        name: name.to_string(),
+                        members: members.iter().map(|m| m.to_string()).collect(),
+                        path: String::new(),
+                    })
+                    .collect(),
+                topojson: String::new(),
+                drawn: 0,
+                drawn_population: 0,
+            }],
+            ..CountryLevels::default()
+        }
+    }
+
+    #[test]
+    fn districts_by_name_by_code_and_none_for_regions_drawn_whole() {
+        // Germany's file names its Kreise only by code; a region drawn whole is no
+        // district.
+        let de = level(&[
+            ("09179", "DE-09179", &["DE-09179111"]),
+            ("r:saarland", "Saarland", &["DE-10041100"]),
+        ])
+        .districts();
+        assert_eq!(de.of.get("DE-09179111").map(String::as_str), Some("09179"));
+        assert!(!de.of.contains_key("DE-10041100"));
+        assert_eq!(de.heading(), "District code");
+        // Italy's provinces have names.
+        let it = level(&[("084", "Agrigento", &["IT-COM-084001"])]).districts();
+        assert_eq!(it.of["IT-COM-084001"], "Agrigento");
+        assert_eq!(it.heading(), "District");
+        // No district level: no column.
+        assert_eq!(CountryLevels::default().districts().heading(), "");
+    }
+}
