@@ -361,8 +361,9 @@
   var first = true;
   // The level being shown (a later switch abandons an earlier one's slices).
   var showing = 0;
-  // Shapes converted per task.
-  var SLICE = 250;
+  // Shapes converted per task: about 50 ms of a phone's main thread (Lighthouse's
+  // long task), so input is answered between slices.
+  var SLICE = 60;
   function setStatus(text, failed) {
     statusEl.textContent = text || '';
     statusEl.className = 'lmap-status' + (failed ? ' failed' : '');
