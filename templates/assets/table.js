@@ -51,6 +51,9 @@
     var wanted = index === 0 && ["filter"].concat(Array.prototype.map.call(table.tHead ? table.tHead.rows[0].cells : [], function (th) {
       return th.textContent.trim().toLowerCase();
     })).some(function (k) { return params.has(k); });
+    // A long region table starts closed; a filter in the address opens it.
+    var closed = table.closest("details");
+    if (wanted && closed) closed.open = true;
     if (wanted || !("IntersectionObserver" in window)) { setup(table, index); return; }
     var seen = new IntersectionObserver(function (entries) {
       if (!entries.some(function (e) { return e.isIntersecting; })) return;

@@ -209,6 +209,12 @@ fn concentration(s: &Stats) -> Option<(String, String)> {
 /// country page must stay under 10,000 before the user acts (issue 18).
 pub const COMPACT_LIST_ABOVE: usize = 400;
 
+/// Regions with more municipalities than this carry their table closed (a `<details>`
+/// the reader opens, with or without JavaScript): laying out a thousand rows on load
+/// blocked a phone's main thread for seconds (Lighthouse mobile 71 on Baden-Württemberg),
+/// and the map above is what the page opens with. A filter in the address opens it.
+pub const COLLAPSE_LIST_ABOVE: usize = 400;
+
 /// Countries with more municipalities than this list none on their page: the region
 /// pages and the A–Z pages are the no-JavaScript path to every municipality.
 pub const NO_LIST_ABOVE: usize = 1000;
@@ -235,6 +241,8 @@ struct RegionPage<'a> {
     good_pct: String,
     rows: Vec<MunicipalityRow<'a>>,
     columns: TableColumns,
+    /// The table starts closed (see [`COLLAPSE_LIST_ABOVE`]).
+    collapsed: bool,
     /// The region's interactive map over its static SVG.
     map: crate::site::map::MapWidget,
     /// Categories present in the region.
@@ -315,6 +323,7 @@ pub fn region<'a>(
         },
         rows: municipality_rows(model, &region.records, "../", unmapped, districts),
         columns: TableColumns::new(false, districts),
+        collapsed: region.records.len() > COLLAPSE_LIST_ABOVE,
         map,
         legend: legend(&region.by_category)
             .into_iter()
