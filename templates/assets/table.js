@@ -154,7 +154,10 @@
       }
     });
   }
-  mark();
+  // After load: measuring earlier forces a layout of the half-built page inside this
+  // script's task (a long task on a country page).
+  if (document.readyState === "complete") mark();
+  else window.addEventListener("load", function () { setTimeout(mark, 0); });
   var timer = null;
   window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(mark, 200); });
 })();
