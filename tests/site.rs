@@ -36,8 +36,10 @@ fn built() -> &'static Built {
                 .arg(fixture("seeds"))
                 .arg("--overrides")
                 .arg(overrides)
+                // The shared boundary fixture plus a district file, so region tables
+                // have a district column to show.
                 .arg("--geodata")
-                .arg(fixture("geodata"))
+                .arg(fixture("geodata-districts"))
                 .arg("--cache")
                 .arg(dir.join("cache.json"))
                 .args(["--site-url", "https://mxmap.test/", "--max-churn", "0.5"])
@@ -269,6 +271,62 @@ fn municipality_pages_list_neighbours_and_country_pages_rank_regions() {
         .map(|th| th.text().collect())
         .collect();
     assert!(headers.iter().any(|h| h == "Grade ≥ B %"), "{headers:?}");
+}
+
+/// Region tables show each municipality's district from the district file (the
+/// fixture's `ee.districts.topo.json` joins EE-T00 and EE-T01 by code) instead of the
+/// region every row shares; a country without a district file has no such column.
+#[test]
+fn region_tables_show_the_district_where_the_boundaries_give_one() {
+    let site = &built().site;
+    let table = |page: &str| -> (Vec<String>, Vec<Vec<String>>) {
+        let html = Html::parse_document(&std::fs::read_to_string(site.join(page)).unwrap());
+        let headers = html
+            .select(&Selector::parse("table.list thead th").unwrap())
+            .map(|th| th.text().collect())
+            .collect();
+        let rows = html
+            .select(&Selector::parse("table.list tbody tr").unwrap())
+            .map(|tr| {
+                tr.select(&Selector::parse("td").unwrap())
+                    .map(|td| td.text().collect::<String>())
+                    .collect()
+            })
+            .collect();
+        (headers, rows)
+    };
+    let (headers, rows) = table("ee/fixture-maakond/index.html");
+    assert_eq!(
+        headers[..3],
+        ["Municipality", "District", "Domain"],
+        "{headers:?}"
+    );
+    let district_of = |name: &str| -> String {
+        rows.iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {rows:?}"))[1]
+            .clone()
+    };
+    assert_eq!(district_of("Test Direct"), "Direct vald");
+    assert_eq!(district_of("Test Alias"), "Alias vald");
+    // Municipalities no district code matches have an empty cell, not a guess.
+    assert_eq!(district_of("Test Own"), "");
+    assert!(rows.iter().all(|r| r.len() == headers.len()), "{rows:?}");
+    // The country page's table keeps the region and adds the district.
+    let (headers, _) = table("ee/index.html");
+    assert_eq!(
+        headers[..4],
+        ["Municipality", "Region", "District", "Domain"],
+        "{headers:?}"
+    );
+    // Germany's fixture has no district file: no district column on its region page.
+    let (headers, rows) = table("de/fixture/index.html");
+    assert!(!rows.is_empty());
+    assert!(
+        !headers.iter().any(|h| h.starts_with("District")),
+        "{headers:?}"
+    );
+    assert!(!headers.iter().any(|h| h == "Region"), "{headers:?}");
 }
 
 #[test]

@@ -225,7 +225,7 @@ pub fn build(
                     m.region_maps.get(&region.slug).cloned(),
                 );
                 map.caption = "Each shape links to the municipality's page; the colour is its provider category. Municipalities without a boundary are only in the list below.".into();
-                let html = render::minify(&render::region(model, c, region, &unmapped, map)?);
+                let html = render::minify(&render::region(model, c, region, &unmapped, &m.districts, map)?);
                 Ok((format!("{}{}/index.html", c.page, region.slug), html))
             })
             .collect();

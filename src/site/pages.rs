@@ -412,6 +412,7 @@ struct ProviderCountryPage<'a> {
     pct: String,
     of: usize,
     rows: Vec<super::render::MunicipalityRow<'a>>,
+    columns: super::render::TableColumns,
 }
 
 #[derive(Template)]
@@ -600,7 +601,13 @@ fn provider_files(
                 members,
                 &format!("../../../{}", c.page),
                 &std::collections::HashSet::new(),
+                &Default::default(),
             ),
+            // A provider's list spans the country; no district is at hand here.
+            columns: super::render::TableColumns {
+                region: true,
+                district: "",
+            },
         }
         .render()
         .with_context(|| format!("rendering p/{id}/{}/", c.country.code))?;

@@ -359,6 +359,43 @@
 
   // ---- showing a level ----
   var first = true;
+  // The level being shown (a later switch abandons an earlier one's slices).
+  var showing = 0;
+  // Shapes converted per task: about 50 ms of a phone's main thread (Lighthouse's
+  // long task), so input is answered between slices.
+  var SLICE = 60;
+  // Runs fn over items, SLICE at a time, one task per slice; resolves when done, never
+  // when a later show() has taken over (token).
+  function sliced(items, token, fn) {
+    return new Promise(function (done) {
+      var at = 0;
+      function next() {
+        if (token !== showing) return;
+        fn(items.slice(at, at + SLICE));
+        at += SLICE;
+        if (at < items.length) setTimeout(next, 0); else done();
+      }
+      // The first slice too gets a task of its own, apart from the data's parsing.
+      setTimeout(next, 0);
+    });
+  }
+  // Bounds of GeoJSON features, from their coordinates.
+  function boundsOf(features) {
+    var s = 90, w = 180, n = -90, e = -180;
+    function walk(c) {
+      if (typeof c[0] === 'number') {
+        if (c[1] < s) s = c[1];
+        if (c[1] > n) n = c[1];
+        if (c[0] < w) w = c[0];
+        if (c[0] > e) e = c[0];
+        return;
+      }
+      for (var i = 0; i < c.length; i++) walk(c[i]);
+    }
+    features.forEach(function (f) { if (f.geometry.coordinates) walk(f.geometry.coordinates); });
+    if (s > n) throw new Error('no shape to draw');
+    return L.latLngBounds([s, w], [n, e]);
+  }
   function setStatus(text, failed) {
     statusEl.textContent = text || '';
     statusEl.className = 'lmap-status' + (failed ? ' failed' : '');
@@ -371,38 +408,62 @@
     });
     setStatus('Loading map data…');
     var needSummary = !europe && (lc.kind === 'municipalities' || cfg.region);
+    var token = ++showing;
     Promise.all([load(lc.topo), load(lc.attrs), needSummary ? summary() : Promise.resolve(null)]).then(function (res) {
+      if (token !== showing) return null;
       var topo = res[0], attrs = res[1], sum = res[2];
-      var fc = topojson.feature(topo, topo.objects.a);
       var regionIdx = cfg.region && sum ? sum.g.indexOf(cfg.region[1]) : -1;
-      var feats = [];
-      fc.features.forEach(function (f, i) {
+      // Only the geometries that will be drawn are converted (a region page of
+      // Germany draws 1,100 of the 10,900 municipalities in the file).
+      var geoms = [];
+      topo.objects.a.geometries.forEach(function (g, i) {
         var area = attrs.a[i];
-        if (!area || !f.geometry) return;
+        if (!area) return;
         if (cfg.region) {
           var inRegion = area[0] === 'r:' + cfg.region[0] || area[2].some(function (r) { return sum && sum.r[r][7] === regionIdx; });
           if (!inRegion) return;
         }
-        f.properties = { area: area };
-        feats.push(f);
+        g.area = area;
+        geoms.push(g);
       });
-      if (current) map.removeLayer(current.layer);
-      current = { kind: europe ? 'countries' : lc.kind, sum: sum, areas: attrs.a };
-      current.layer = L.geoJSON({ type: 'FeatureCollection', features: feats }, {
-        style: function (f) { return styleOf(f.properties.area); },
-        onEachFeature: function (f, layer) {
-          layer.area = f.properties.area;
-          layer.bindTooltip(function () { return tooltip(layer.area); }, { sticky: true, className: 'lmap-tip' });
-          layer.on('mouseover', function () { layer.setStyle({ weight: 2, color: '#333' }); });
-          layer.on('mouseout', function () { layer.setStyle(styleOf(layer.area)); });
-          layer.on('click', function () { popup(layer.area, layer); });
+      // Converted in slices (no map work yet), so the area's bounds are known before
+      // the first shape is added: the view is set once, and each slice of shapes is
+      // then projected and added in a task of its own.
+      var feats = [];
+      return sliced(geoms, token, function (part) {
+        var fc = topojson.feature(topo, { type: 'GeometryCollection', geometries: part });
+        fc.features.forEach(function (f, k) {
+          if (!f.geometry) return;
+          f.properties = { area: part[k].area };
+          feats.push(f);
+        });
+      }).then(function () {
+        var bounds = boundsOf(feats);
+        if (current) map.removeLayer(current.layer);
+        current = { kind: europe ? 'countries' : lc.kind, sum: sum, areas: attrs.a };
+        current.layer = L.geoJSON(null, {
+          style: function (f) { return styleOf(f.properties.area); },
+          onEachFeature: function (f, layer) {
+            layer.area = f.properties.area;
+            layer.bindTooltip(function () { return tooltip(layer.area); }, { sticky: true, className: 'lmap-tip' });
+            layer.on('mouseover', function () { layer.setStyle({ weight: 2, color: '#333' }); });
+            layer.on('mouseout', function () { layer.setStyle(styleOf(layer.area)); });
+            layer.on('click', function () { popup(layer.area, layer); });
+          }
+        }).addTo(map);
+        if (first && hash.z && hash.lat && hash.lon) {
+          map.setView([+hash.lat, +hash.lon], +hash.z);
+        } else if (europe && first) {
+          map.fitBounds([[34, -12], [71, 45]]);
+        } else if (first || !map.getBounds().intersects(bounds)) {
+          map.fitBounds(bounds);
         }
-      }).addTo(map);
-      if (first && hash.z && hash.lat && hash.lon) {
-        map.setView([+hash.lat, +hash.lon], +hash.z);
-      } else if (first || !map.getBounds().intersects(current.layer.getBounds())) {
-        map.fitBounds(europe ? [[34, -12], [71, 45]] : current.layer.getBounds());
-      }
+        return sliced(feats, token, function (part) {
+          part.forEach(function (f) { current.layer.addData(f); });
+        });
+      }).then(function () { return sum; });
+    }).then(function (sum) {
+      if (token !== showing) return;
       legend();
       setStatus('');
       if (first && state.m) {

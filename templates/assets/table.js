@@ -44,7 +44,26 @@
   }
   var serial = 0;
   var params = new URLSearchParams(location.search);
-  document.querySelectorAll("table.filterable").forEach(function (table, index) {
+  // A table is equipped when it comes near the screen (reading a region's thousand
+  // rows for the drop-downs makes the browser lay out the whole table, a long task
+  // on load), or at once when the address carries a filter for it.
+  function watch(table, index) {
+    var wanted = index === 0 && ["filter"].concat(Array.prototype.map.call(table.tHead ? table.tHead.rows[0].cells : [], function (th) {
+      return th.textContent.trim().toLowerCase();
+    })).some(function (k) { return params.has(k); });
+    // A long region table starts closed; a filter in the address opens it.
+    var closed = table.closest("details");
+    if (wanted && closed) closed.open = true;
+    if (wanted || !("IntersectionObserver" in window)) { setup(table, index); return; }
+    var seen = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (e) { return e.isIntersecting; })) return;
+      seen.disconnect();
+      setup(table, index);
+    }, { rootMargin: "300px 0px" });
+    seen.observe(table);
+  }
+  document.querySelectorAll("table.filterable").forEach(watch);
+  function setup(table, index) {
     var linked = index === 0;
     if (!table.tHead || !table.tBodies.length) return;
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
@@ -109,6 +128,36 @@
     input.addEventListener("input", apply);
     selects.forEach(function (s) { s.select.addEventListener("change", apply); });
     table.parentNode.insertBefore(bar, table);
-    apply();
-  });
+    // Filtering a region's thousand rows on load costs a long task; without a filter
+    // in the address every row is shown already, so only the count is written.
+    if (input.value || selects.some(function (s) { return s.select.value; })) apply();
+    else count.textContent = " " + rows.length + " of " + rows.length + " rows";
+  }
+})();
+
+// A box that scrolls sideways (a wide table on a phone) must be reachable by keyboard
+// to be scrolled without a pointer: it becomes a tab stop when it overflows and holds
+// nothing focusable of its own.
+(function () {
+  function mark() {
+    document.querySelectorAll("main table, main pre, main .tablewrap").forEach(function (box) {
+      // Boxes with a link or button inside are reachable already (and are not
+      // measured: measuring forces a layout of the whole table).
+      if (box.querySelector("a[href], button, input, select, textarea, [tabindex]:not([data-scroll-focus])")) return;
+      var scrolls = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== "visible";
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.tabIndex = 0;
+        box.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && box.hasAttribute("data-scroll-focus")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  // After load: measuring earlier forces a layout of the half-built page inside this
+  // script's task (a long task on a country page).
+  if (document.readyState === "complete") mark();
+  else window.addEventListener("load", function () { setTimeout(mark, 0); });
+  var timer = null;
+  window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(mark, 200); });
 })();

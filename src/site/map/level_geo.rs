@@ -58,6 +58,52 @@ impl CountryLevels {
     pub fn finest(&self) -> Option<&LevelGeo> {
         self.levels.get(self.finest)
     }
+
+    /// Each seed's district on the district level, by seed id, for the region tables
+    /// (two "Adelshofen" of Bavaria differ by their district). The seeds carry no
+    /// district: it comes from the district file, joined by official code (see
+    /// [`levels`]). A district named only by its code (Germany's, Austria's and
+    /// Belgium's files: `DE-09179`) is shown by that code; seeds of a region drawn whole
+    /// (no district matched) have none. Empty without a district level.
+    pub fn districts(&self) -> Districts {
+        let mut districts = Districts::default();
+        let Some(level) = self.levels.iter().find(|l| l.kind == LevelKind::Districts) else {
+            return districts;
+        };
+        for area in level.areas.iter().filter(|a| !a.key.starts_with("r:")) {
+            let coded = area.name.is_empty()
+                || area
+                    .name
+                    .split_once('-')
+                    .is_some_and(|(_, digits)| digits == area.key);
+            let label = if coded { &area.key } else { &area.name };
+            districts.by_codes |= coded;
+            for id in &area.members {
+                districts.of.insert(id.clone(), label.clone());
+            }
+        }
+        districts
+    }
+}
+
+/// The district of each seed (see [`CountryLevels::districts`]).
+#[derive(Debug, Clone, Default)]
+pub struct Districts {
+    /// District name (or official code) by seed id.
+    pub of: std::collections::HashMap<String, String>,
+    /// Some district is known only by its official code.
+    pub by_codes: bool,
+}
+
+impl Districts {
+    /// The table column's heading, empty when no seed has a district.
+    pub fn heading(&self) -> &'static str {
+        match (self.of.is_empty(), self.by_codes) {
+            (true, _) => "",
+            (false, true) => "District code",
+            (false, false) => "District",
+        }
+    }
 }
 
 fn load(path: &Path) -> Option<Layer> {
@@ -211,3 +257,49 @@ pub fn prepare(
 }
 
 static EMPTY: geo::Topo = geo::Topo::empty();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(areas: &[(&str, &str, &[&str])]) -> CountryLevels {
+        CountryLevels {
+            levels: vec![LevelGeo {
+                kind: LevelKind::Districts,
+                areas: areas
+                    .iter()
+                    .map(|(key, name, members)| AreaGeo {
+                        key: key.to_string(),
+                        name: name.to_string(),
+                        members: members.iter().map(|m| m.to_string()).collect(),
+                        path: String::new(),
+                    })
+                    .collect(),
+                topojson: String::new(),
+                drawn: 0,
+                drawn_population: 0,
+            }],
+            ..CountryLevels::default()
+        }
+    }
+
+    #[test]
+    fn districts_by_name_by_code_and_none_for_regions_drawn_whole() {
+        // Germany's file names its Kreise only by code; a region drawn whole is no
+        // district.
+        let de = level(&[
+            ("09179", "DE-09179", &["DE-09179111"]),
+            ("r:saarland", "Saarland", &["DE-10041100"]),
+        ])
+        .districts();
+        assert_eq!(de.of.get("DE-09179111").map(String::as_str), Some("09179"));
+        assert!(!de.of.contains_key("DE-10041100"));
+        assert_eq!(de.heading(), "District code");
+        // Italy's provinces have names.
+        let it = level(&[("084", "Agrigento", &["IT-COM-084001"])]).districts();
+        assert_eq!(it.of["IT-COM-084001"], "Agrigento");
+        assert_eq!(it.heading(), "District");
+        // No district level: no column.
+        assert_eq!(CountryLevels::default().districts().heading(), "");
+    }
+}

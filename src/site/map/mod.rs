@@ -169,6 +169,8 @@ pub struct CountryMaps {
     pub map_files: Vec<(String, Vec<u8>)>,
     /// Municipalities and population on the finest level, and its name.
     pub drawn: Option<(usize, u64, &'static str)>,
+    /// Each municipality's district, from the district file (empty without one).
+    pub districts: level_geo::Districts,
 }
 
 impl CountryMaps {
@@ -338,6 +340,7 @@ fn country_maps(
         maps.map_files = files;
         maps.map_config = Some(config);
         maps.level_note = levels.note.clone();
+        maps.districts = levels.districts();
         maps.drawn = levels
             .finest()
             .map(|l| (l.drawn, l.drawn_population, l.kind.slug()));

@@ -2,6 +2,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::site::map::level_geo::Districts;
 
 /// A municipality row of a country page.
 pub struct MunicipalityRow<'a> {
@@ -11,6 +12,8 @@ pub struct MunicipalityRow<'a> {
     pub name: &'a str,
     /// Region.
     pub region: &'a str,
+    /// District (name, or official code), empty when unknown.
+    pub district: String,
     /// Domain (Unicode).
     pub domain: String,
     /// Provider display name.
@@ -29,6 +32,25 @@ pub struct MunicipalityRow<'a> {
     pub grade_class: &'static str,
     /// Drawn on the country map.
     pub mapped: bool,
+}
+
+/// Which optional columns a municipality table has.
+pub struct TableColumns {
+    /// The region (not on a region's own page, where it is the same in every row).
+    pub region: bool,
+    /// The district column's heading, empty for none (the country has no district
+    /// file, so no row has one).
+    pub district: &'static str,
+}
+
+impl TableColumns {
+    /// Columns of a table of `districts`' country; `region` as above.
+    pub fn new(region: bool, districts: &Districts) -> TableColumns {
+        TableColumns {
+            region,
+            district: districts.heading(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -63,6 +85,7 @@ struct CountryPage<'a> {
     jurisdictions: Vec<ShareRow>,
     locations: Vec<ShareRow>,
     rows: Vec<MunicipalityRow<'a>>,
+    columns: TableColumns,
     legend: Vec<LegendItem>,
     trend: Option<(String, String)>,
     secure_pct: String,
@@ -186,6 +209,12 @@ fn concentration(s: &Stats) -> Option<(String, String)> {
 /// country page must stay under 10,000 before the user acts (issue 18).
 pub const COMPACT_LIST_ABOVE: usize = 400;
 
+/// Regions with more municipalities than this carry their table closed (a `<details>`
+/// the reader opens, with or without JavaScript): laying out a thousand rows on load
+/// blocked a phone's main thread for seconds (Lighthouse mobile 71 on Baden-Württemberg),
+/// and the map above is what the page opens with. A filter in the address opens it.
+pub const COLLAPSE_LIST_ABOVE: usize = 400;
+
 /// Countries with more municipalities than this list none on their page: the region
 /// pages and the A–Z pages are the no-JavaScript path to every municipality.
 pub const NO_LIST_ABOVE: usize = 1000;
@@ -211,6 +240,9 @@ struct RegionPage<'a> {
     good: usize,
     good_pct: String,
     rows: Vec<MunicipalityRow<'a>>,
+    columns: TableColumns,
+    /// The table starts closed (see [`COLLAPSE_LIST_ABOVE`]).
+    collapsed: bool,
     /// The region's interactive map over its static SVG.
     map: crate::site::map::MapWidget,
     /// Categories present in the region.
@@ -222,6 +254,7 @@ pub fn municipality_rows<'a>(
     records: &[usize],
     prefix: &str,
     unmapped: &std::collections::HashSet<usize>,
+    districts: &Districts,
 ) -> Vec<MunicipalityRow<'a>> {
     records
         .iter()
@@ -231,6 +264,7 @@ pub fn municipality_rows<'a>(
                 href: format!("{prefix}m/{}/", r.slug),
                 name: &r.name,
                 region: r.region.as_deref().unwrap_or(""),
+                district: districts.of.get(&r.id).cloned().unwrap_or_default(),
                 domain: r
                     .domain
                     .as_ref()
@@ -266,6 +300,7 @@ pub fn region<'a>(
     c: &CountryModel,
     region: &'a RegionStat,
     unmapped: &std::collections::HashSet<usize>,
+    districts: &Districts,
     map: crate::site::map::MapWidget,
 ) -> Result<String> {
     RegionPage {
@@ -286,7 +321,9 @@ pub fn region<'a>(
         } else {
             format!("{:.1}", pct(region.good, region.graded))
         },
-        rows: municipality_rows(model, &region.records, "../", unmapped),
+        rows: municipality_rows(model, &region.records, "../", unmapped, districts),
+        columns: TableColumns::new(false, districts),
+        collapsed: region.records.len() > COLLAPSE_LIST_ABOVE,
         map,
         legend: legend(&region.by_category)
             .into_iter()
@@ -317,6 +354,7 @@ struct AnomaliesPage<'a> {
     country_name: &'static str,
     total: usize,
     rows: Vec<MunicipalityRow<'a>>,
+    columns: TableColumns,
     /// Municipalities whose mail domain discovery found, with its evidence.
     discovered: Vec<(String, &'a Record)>,
     /// Uncatalogued MX domains serving `shared_mx_min` or more municipalities that
@@ -341,7 +379,14 @@ pub fn anomalies(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Res
         meta: &model.meta,
         country_name: c.country.name,
         total: c.records.len(),
-        rows: municipality_rows(model, &members, "../", &maps.unmapped_set()),
+        rows: municipality_rows(
+            model,
+            &members,
+            "../",
+            &maps.unmapped_set(),
+            &maps.districts,
+        ),
+        columns: TableColumns::new(true, &maps.districts),
         discovered: c
             .records
             .iter()
@@ -423,7 +468,7 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
     let show_table = c.records.len() <= NO_LIST_ABOVE;
     let unmapped_set = maps.unmapped_set();
     let rows = if show_table {
-        municipality_rows(model, &c.records, "", &unmapped_set)
+        municipality_rows(model, &c.records, "", &unmapped_set, &maps.districts)
     } else {
         Vec::new()
     };
@@ -519,6 +564,7 @@ pub fn country(model: &SiteModel, c: &CountryModel, maps: &CountryMaps) -> Resul
             (k.slug(), k.label())
         }),
         rows,
+        columns: TableColumns::new(true, &maps.districts),
         legend: legend(&s.by_category),
     }
     .render()

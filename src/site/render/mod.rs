@@ -6,7 +6,8 @@ mod country;
 mod municipality;
 
 pub use country::{
-    COMPACT_LIST_ABOVE, MunicipalityRow, anomalies, country, is_anomaly, municipality_rows, region,
+    COMPACT_LIST_ABOVE, MunicipalityRow, TableColumns, anomalies, country, is_anomaly,
+    municipality_rows, region,
 };
 pub use municipality::{municipality, write_municipality_pages};
 
