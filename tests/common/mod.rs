@@ -745,24 +745,27 @@ impl BrowserVisit {
     }
 }
 
+/// Headless Chromium that contacts nothing by itself (no background networking,
+/// component updates or sync; no QUIC): every browser test starts it with these.
+pub const CHROMIUM_OFFLINE: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// Loads `url` in headless Chromium (no network but loopback is used: background
 /// networking and component updates are off), saving a screenshot to `screenshot`.
 pub fn visit(browser: &Path, url: &str, screenshot: &Path) -> BrowserVisit {
-    let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        "--v=0",
-    ];
+    let mut flags = CHROMIUM_OFFLINE.to_vec();
+    flags.extend(["--enable-logging=stderr", "--v=0"]);
     let profile = tempfile::tempdir().expect("profile");
     let mut dump = Command::new(browser);
-    dump.args(flags)
+    dump.args(&flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         // Virtual time lets scripts finish (the search page fetches its index) before
         // the DOM is dumped.
@@ -778,7 +781,7 @@ pub fn visit(browser: &Path, url: &str, screenshot: &Path) -> BrowserVisit {
     }
     let profile = tempfile::tempdir().expect("profile");
     let mut shot = Command::new(browser);
-    shot.args(flags)
+    shot.args(&flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("--window-size=1280,1800")
         .arg(format!("--screenshot={}", screenshot.display()))

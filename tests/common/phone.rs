@@ -75,16 +75,7 @@ pub fn check(browser: &Path, site: &Path, pages: &[String]) -> Vec<PhoneFit> {
     let server = StaticServer::start(site);
     let profile = tempfile::tempdir().expect("profile");
     let mut cmd = std::process::Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ])
+    cmd.args(super::CHROMIUM_OFFLINE)
     .arg(format!("--user-data-dir={}", profile.path().display()))
     .arg(format!(
         "--virtual-time-budget={}",

@@ -31,18 +31,8 @@ impl Browser {
     pub fn start(chromium: &Path) -> Browser {
         let profile = tempfile::tempdir().expect("profile");
         let mut child = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-                "--window-size=1280,1000",
-            ])
+            .args(crate::common::CHROMIUM_OFFLINE)
+            .args(["--remote-debugging-port=0", "--window-size=1280,1000"])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdout(Stdio::null())
