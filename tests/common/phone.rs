@@ -76,13 +76,13 @@ pub fn check(browser: &Path, site: &Path, pages: &[String]) -> Vec<PhoneFit> {
     let profile = tempfile::tempdir().expect("profile");
     let mut cmd = std::process::Command::new(browser);
     cmd.args(super::CHROMIUM_OFFLINE)
-    .arg(format!("--user-data-dir={}", profile.path().display()))
-    .arg(format!(
-        "--virtual-time-budget={}",
-        10_000 + 3_000 * pages.len()
-    ))
-    .arg("--dump-dom")
-    .arg(format!("{}phone-probe.html", server.base));
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!(
+            "--virtual-time-budget={}",
+            10_000 + 3_000 * pages.len()
+        ))
+        .arg("--dump-dom")
+        .arg(format!("{}phone-probe.html", server.base));
     let out = run(cmd, Duration::from_secs(120 + 10 * pages.len() as u64));
     let _ = std::fs::remove_file(&probe);
     let dom = String::from_utf8_lossy(&out.stdout);
